@@ -1,0 +1,139 @@
+/**
+ * @module services/accounts
+ * Signup, email verification and password login. Trusts its inputs to be
+ * shape-checked strings (routes do that); applies every semantic rule itself.
+ */
+import { sha256Hex } from "../crypto/digest";
+import { randomId, randomToken } from "../crypto/random";
+import { AuthError, invalidCredentials, invalidGrant, invalidRequest } from "../errors";
+import type { UserRecord, UserStore } from "../storage/users";
+import type { VerificationTokenStore } from "../storage/verification-tokens";
+import { isValidEmail, normalizeEmail } from "./email";
+import { signupAttemptMail, verificationMail } from "./mail-templates";
+import type { Mailer, MailMessage } from "./mailer";
+import { acceptNewPassword, normalizeLoginPassword } from "./password-policy";
+import { dummyHash, hashPassword, type PasswordHashParams, verifyPassword } from "./passwords";
+
+export interface AccountSettings {
+  publicUrl: string;
+  requireEmailVerification: boolean;
+  verificationTokenTtlSeconds: number;
+  passwords: PasswordHashParams;
+}
+
+export type SignupResult = { kind: "verification_required" } | { kind: "created"; user: UserRecord };
+
+// One dummy hash per parameter set and isolate: computing it costs one PBKDF2 run.
+const dummyHashes = new Map<string, Promise<string>>();
+
+export class AccountService {
+  readonly #users: UserStore;
+  readonly #verificationTokens: VerificationTokenStore;
+  readonly #mailer: Mailer;
+  readonly #settings: AccountSettings;
+
+  constructor(users: UserStore, verificationTokens: VerificationTokenStore, mailer: Mailer, settings: AccountSettings) {
+    this.#users = users;
+    this.#verificationTokens = verificationTokens;
+    this.#mailer = mailer;
+    this.#settings = settings;
+  }
+
+  async signup(rawEmail: string, rawPassword: string, now: number): Promise<SignupResult> {
+    const email = normalizeEmail(rawEmail);
+    if (!isValidEmail(email)) throw invalidRequest("email is not a valid email address");
+    const password = acceptNewPassword(rawPassword);
+    // Hash before looking at whether the email exists, so both answers take the same time.
+    const passwordHash = await hashPassword(password, this.#settings.passwords);
+    const verified = !this.#settings.requireEmailVerification;
+    const id = randomId();
+    const inserted = await this.#users.insert({ id, email, passwordHash, emailVerifiedAt: verified ? now : null, now });
+
+    if (!this.#settings.requireEmailVerification) {
+      // Documented trade-off: without verification there is no mail to hide behind,
+      // so a taken address is reported (this mode enumerates accounts).
+      if (!inserted) throw new AuthError(409, "email_taken", "an account with this email already exists");
+      const user = await this.#users.findById(id);
+      if (!user) throw new Error("user vanished after insert");
+      return { kind: "created", user };
+    }
+    if (inserted) {
+      await this.#sendVerification(id, email, now);
+    } else {
+      // No enumeration: same answer as a new signup; the owner hears about it
+      // and the existing account (password included) stays exactly as it was.
+      await this.#sendMail(signupAttemptMail(email, this.#settings.publicUrl));
+    }
+    return { kind: "verification_required" };
+  }
+
+  async verifyEmail(token: string, now: number): Promise<UserRecord> {
+    const userId = await this.#verificationTokens.consume(await sha256Hex(token), now);
+    if (!userId) throw invalidGrant("the verification token is invalid, expired or already used");
+    await this.#users.markEmailVerified(userId, now);
+    const user = await this.#users.findById(userId);
+    if (!user) throw invalidGrant("the verification token is invalid, expired or already used");
+    return user;
+  }
+
+  /**
+   * Checks email and password. Unknown email, wrong password and disabled account
+   * all throw the same invalid_credentials after the same PBKDF2 work. Only a
+   * caller who proved the password learns that the email is unverified.
+   */
+  async authenticate(rawEmail: string, rawPassword: string, now: number): Promise<UserRecord> {
+    const email = normalizeEmail(rawEmail);
+    const password = normalizeLoginPassword(rawPassword);
+    const params = this.#settings.passwords;
+    const user = isValidEmail(email) ? await this.#users.findByEmail(email) : null;
+    const storedHash = user?.password_hash ?? (await this.#dummyHash());
+    // An over-long password is still run through PBKDF2 (as a fixed string) so
+    // it cannot be told apart by timing; it can never match.
+    const check = await verifyPassword(password ?? "\u0000oversized", storedHash, params);
+    if (!user || !check.ok || password === null || user.disabled_at !== null) throw invalidCredentials();
+    if (check.needsRehash) {
+      // Upgrade iterations/pepper now that we hold the plaintext; never fails the login.
+      try {
+        await this.#users.replacePasswordHash(user.id, user.password_hash, await hashPassword(password, params), now);
+      } catch (error) {
+        console.error(
+          JSON.stringify({ level: "error", event: "password_rehash_failed", user_id: user.id, error: String(error) }),
+        );
+      }
+    }
+    if (user.email_verified_at === null) {
+      throw new AuthError(403, "email_not_verified", "verify your email address before logging in");
+    }
+    return user;
+  }
+
+  async #sendVerification(userId: string, email: string, now: number): Promise<void> {
+    const token = randomToken(32);
+    const ttl = this.#settings.verificationTokenTtlSeconds;
+    await this.#verificationTokens.insert(await sha256Hex(token), userId, now + ttl * 1000, now);
+    await this.#sendMail(verificationMail(email, this.#settings.publicUrl, token, ttl));
+  }
+
+  async #sendMail(message: MailMessage): Promise<void> {
+    // A mail failure must not change the signup answer: an error only for new (or
+    // only for existing) addresses would enumerate accounts. It is logged instead.
+    try {
+      await this.#mailer.send(message);
+    } catch (error) {
+      console.error(
+        JSON.stringify({ level: "error", event: "mail_failed", subject: message.subject, error: String(error) }),
+      );
+    }
+  }
+
+  #dummyHash(): Promise<string> {
+    const params = this.#settings.passwords;
+    const key = `${params.iterations}$${params.pepperId}`;
+    let hash = dummyHashes.get(key);
+    if (!hash) {
+      hash = dummyHash(params);
+      dummyHashes.set(key, hash);
+    }
+    return hash;
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * @module services/mail-templates
+ * The text of every mail edgelock sends. Links are built from PUBLIC_URL only,
+ * never from the request's Host header (which an attacker can set).
+ */
+import type { MailMessage } from "./mailer";
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function message(to: string, subject: string, paragraphs: string[], link?: string): MailMessage {
+  const text = [...paragraphs, ...(link ? [link] : [])].join("\n\n");
+  const html = [
+    ...paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`),
+    ...(link ? [`<p><a href="${escapeHtml(link)}">${escapeHtml(link)}</a></p>`] : []),
+  ].join("\n");
+  return { to, subject, text, html };
+}
+
+export function verificationMail(to: string, publicUrl: string, token: string, ttlSeconds: number): MailMessage {
+  const link = `${publicUrl}/auth/verify-email?token=${encodeURIComponent(token)}`;
+  const hours = Math.round(ttlSeconds / 3600);
+  return message(
+    to,
+    "Confirm your email address",
+    [
+      "Welcome! Confirm your email address to finish creating your account.",
+      `This link works once and expires in ${hours} hour${hours === 1 ? "" : "s"}. If you did not sign up, ignore this mail.`,
+    ],
+    link,
+  );
+}
+
+/** Sent instead of a verification mail when someone signs up with an address that already has an account. */
+export function signupAttemptMail(to: string, publicUrl: string): MailMessage {
+  return message(to, "Someone tried to sign up with your address", [
+    "Someone just tried to create an account with this email address, which already has one. Nothing about your account was changed.",
+    `If it was you, log in at ${publicUrl} instead (or reset your password). If not, you can ignore this mail.`,
+  ]);
+}

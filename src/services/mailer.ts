@@ -1,0 +1,71 @@
+/**
+ * @module services/mailer
+ * Sends mail through the transport chosen by MAIL_TRANSPORT:
+ *   outbox — kept in D1 for tests and developers (GET /_dev/outbox); never in production;
+ *   log    — one structured log line per message (bodies included: development only);
+ *   resend — Resend's REST API over fetch.
+ */
+import type { MailOutboxStore } from "../storage/mail-outbox";
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export interface Mailer {
+  send(message: MailMessage): Promise<void>;
+}
+
+export class OutboxMailer implements Mailer {
+  readonly #outbox: MailOutboxStore;
+  readonly #clock: () => number;
+
+  constructor(outbox: MailOutboxStore, clock: () => number = Date.now) {
+    this.#outbox = outbox;
+    this.#clock = clock;
+  }
+
+  send(message: MailMessage): Promise<void> {
+    return this.#outbox.insert(message, this.#clock());
+  }
+}
+
+export class LogMailer implements Mailer {
+  async send(message: MailMessage): Promise<void> {
+    console.log(
+      JSON.stringify({ level: "info", event: "mail", to: message.to, subject: message.subject, text: message.text }),
+    );
+  }
+}
+
+export const RESEND_ENDPOINT = "https://api.resend.com/emails";
+
+export class ResendMailer implements Mailer {
+  readonly #apiKey: string;
+  readonly #from: string;
+
+  constructor(apiKey: string, from: string) {
+    this.#apiKey = apiKey;
+    this.#from = from;
+  }
+
+  async send(message: MailMessage): Promise<void> {
+    const response = await fetch(RESEND_ENDPOINT, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${this.#apiKey}`, "Content-Type": "application/json" },
+      body: JSON.stringify({
+        from: this.#from,
+        to: [message.to],
+        subject: message.subject,
+        text: message.text,
+        html: message.html,
+      }),
+    });
+    if (!response.ok) {
+      // The provider's answer may echo addresses; keep only the status.
+      throw new Error(`mail provider answered ${response.status}`);
+    }
+  }
+}

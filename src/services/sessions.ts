@@ -1,0 +1,111 @@
+/**
+ * @module services/sessions
+ * The token service: turns an authenticated user into a token response, and
+ * handles refresh, logout and logout-all. A "session" here is a refresh-token
+ * family; its id travels in access tokens as the `sid` claim so logout can end it.
+ */
+import { invalidGrant } from "../errors";
+import type { RevocationStore } from "../storage/revocation";
+import type { UserRecord, UserStore } from "../storage/users";
+import {
+  type AccessTokenClaims,
+  type AccessTokenSettings,
+  CLOCK_SKEW_SECONDS,
+  issueAccessToken,
+} from "./access-tokens";
+import type { RefreshTokenService, ReuseEvent } from "./refresh-tokens";
+import type { SigningKeys } from "./signing-keys";
+import { type PublicUser, publicUser } from "./users";
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  refresh_token: string;
+  user: PublicUser;
+}
+
+export class SessionService {
+  readonly #users: UserStore;
+  readonly #refreshTokens: RefreshTokenService;
+  readonly #revocation: RevocationStore;
+  readonly #keys: SigningKeys;
+  readonly #accessTokens: AccessTokenSettings;
+
+  constructor(
+    users: UserStore,
+    refreshTokens: RefreshTokenService,
+    revocation: RevocationStore,
+    keys: SigningKeys,
+    accessTokens: AccessTokenSettings,
+  ) {
+    this.#users = users;
+    this.#refreshTokens = refreshTokens;
+    this.#revocation = revocation;
+    this.#keys = keys;
+    this.#accessTokens = accessTokens;
+  }
+
+  /** A new session (refresh family) for a user who just proved who they are. */
+  async start(user: UserRecord, now: number): Promise<TokenResponse> {
+    const refresh = await this.#refreshTokens.startFamily(user.id, now);
+    return this.#respond(user, refresh.token, refresh.familyId, now);
+  }
+
+  async refresh(refreshToken: string, now: number, onReuse?: (event: ReuseEvent) => void): Promise<TokenResponse> {
+    const rotated = await this.#refreshTokens.rotate(refreshToken, now, onReuse);
+    const user = await this.#users.findById(rotated.userId);
+    // D1 is the strongly consistent authority for "is this user still allowed":
+    // disabled accounts and families older than a logout-all are refused here.
+    if (!user || user.disabled_at !== null || rotated.familyCreatedAt < user.tokens_not_before) {
+      throw invalidGrant("the refresh token has been revoked");
+    }
+    return this.#respond(user, rotated.token, rotated.familyId, now);
+  }
+
+  /** Ends the session of `claims` (and of `refreshToken`, if it is the same user's) and revokes the access token. */
+  async logout(claims: AccessTokenClaims, refreshToken: string | undefined, now: number): Promise<void> {
+    const families = new Set<string>();
+    if (claims.sid) families.add(claims.sid);
+    if (refreshToken) {
+      const owner = await this.#refreshTokens.familyOf(refreshToken, now);
+      // Another user's refresh token is ignored rather than revoked: logout must
+      // not become a way to end someone else's session.
+      if (owner && owner.userId === claims.sub) families.add(owner.familyId);
+    }
+    await Promise.all([
+      ...[...families].map((familyId) => this.#refreshTokens.revokeFamily(familyId, claims.sub, now)),
+      this.#revocation.revokeJti(claims.jti, claims.exp * 1000, now),
+    ]);
+  }
+
+  /** Every refresh token of the user dies and every access token issued before now is rejected. */
+  async logoutAll(userId: string, now: number): Promise<void> {
+    // Rounded up to the next second: `iat` has one-second resolution, and a token
+    // minted in this very second before the call must die too. Tokens minted
+    // after the call get iat >= the marker (see issueAccessToken).
+    const notBeforeSeconds = Math.ceil(now / 1000);
+    const keepUntil = (notBeforeSeconds + this.#accessTokens.ttlSeconds + CLOCK_SKEW_SECONDS) * 1000;
+    await Promise.all([
+      this.#users.raiseTokensNotBefore(userId, now, now),
+      this.#revocation.setNotBefore(userId, notBeforeSeconds, keepUntil, now),
+    ]);
+  }
+
+  async #respond(user: UserRecord, refreshToken: string, familyId: string, now: number): Promise<TokenResponse> {
+    const notBeforeSeconds = Math.ceil(user.tokens_not_before / 1000);
+    const access = await issueAccessToken(
+      this.#keys,
+      this.#accessTokens,
+      { userId: user.id, sessionId: familyId, notBeforeSeconds },
+      now,
+    );
+    return {
+      access_token: access.token,
+      token_type: "Bearer",
+      expires_in: access.expiresIn,
+      refresh_token: refreshToken,
+      user: publicUser(user),
+    };
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * @module storage/kv-records
+ * JSON records in KV that carry their own `expires_at`.
+ *
+ * Why both a TTL and `expires_at`: KV refuses `expirationTtl` under 60 s and
+ * expires lazily, so KV's TTL is only garbage collection. Whether a record is
+ * still valid is decided by `expires_at`, checked in code against an injectable
+ * `now` (tests cannot fast-forward KV's own clock).
+ */
+
+export const KV_MIN_TTL_SECONDS = 60;
+
+export interface ExpiringRecord {
+  expires_at: number; // epoch ms
+}
+
+export class KvRecords {
+  readonly #kv: KVNamespace;
+
+  constructor(kv: KVNamespace) {
+    this.#kv = kv;
+  }
+
+  async get<T extends ExpiringRecord>(key: string, now: number): Promise<T | null> {
+    const record = await this.#kv.get<T>(key, "json");
+    if (!record || typeof record.expires_at !== "number" || record.expires_at <= now) return null;
+    return record;
+  }
+
+  async put(key: string, record: ExpiringRecord, now: number): Promise<void> {
+    await this.#kv.put(key, JSON.stringify(record), { expirationTtl: ttlSeconds(record.expires_at, now) });
+  }
+}
+
+/** KV's TTL for a record: its remaining life, clamped up to KV's 60 s minimum. */
+export function ttlSeconds(expiresAt: number, now: number): number {
+  return Math.max(KV_MIN_TTL_SECONDS, Math.ceil((expiresAt - now) / 1000));
+}

@@ -1,0 +1,49 @@
+/**
+ * @module storage/refresh-tokens
+ * KV layout of refresh tokens and their families (see docs/storage.md):
+ *   refresh:<sha256 hex of token>  -> RefreshTokenRecord   TTL: token's remaining life
+ *   family:<family id>             -> FamilyRecord         TTL: family's absolute cap
+ * The token itself is never stored, only its SHA-256.
+ */
+import { type ExpiringRecord, KvRecords } from "./kv-records";
+
+export interface RefreshTokenRecord extends ExpiringRecord {
+  family_id: string;
+  user_id: string;
+  /** Random per token; with the token itself it derives the token's successor. */
+  seed: string;
+  issued_at: number;
+  /** Set when the token has been exchanged; the successor stays derivable for the grace window. */
+  spent_at?: number;
+}
+
+export interface FamilyRecord extends ExpiringRecord {
+  user_id: string;
+  /** When the login that started this family happened; compared with the user's not-before marker. */
+  created_at: number;
+  revoked_at?: number;
+}
+
+export class RefreshTokenStore {
+  readonly #records: KvRecords;
+
+  constructor(kv: KVNamespace) {
+    this.#records = new KvRecords(kv);
+  }
+
+  getToken(tokenHash: string, now: number): Promise<RefreshTokenRecord | null> {
+    return this.#records.get<RefreshTokenRecord>(`refresh:${tokenHash}`, now);
+  }
+
+  putToken(tokenHash: string, record: RefreshTokenRecord, now: number): Promise<void> {
+    return this.#records.put(`refresh:${tokenHash}`, record, now);
+  }
+
+  getFamily(familyId: string, now: number): Promise<FamilyRecord | null> {
+    return this.#records.get<FamilyRecord>(`family:${familyId}`, now);
+  }
+
+  putFamily(familyId: string, record: FamilyRecord, now: number): Promise<void> {
+    return this.#records.put(`family:${familyId}`, record, now);
+  }
+}

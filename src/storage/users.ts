@@ -1,0 +1,76 @@
+/**
+ * @module storage/users
+ * D1 access to the `users` table. The only place that knows its SQL.
+ */
+
+export interface UserRecord {
+  id: string;
+  email: string;
+  password_hash: string;
+  email_verified_at: number | null;
+  tokens_not_before: number;
+  disabled_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface NewUser {
+  id: string;
+  email: string;
+  passwordHash: string;
+  emailVerifiedAt: number | null;
+  now: number;
+}
+
+export class UserStore {
+  readonly #db: D1Database;
+
+  constructor(db: D1Database) {
+    this.#db = db;
+  }
+
+  findByEmail(email: string): Promise<UserRecord | null> {
+    return this.#db.prepare("SELECT * FROM users WHERE email = ?").bind(email).first<UserRecord>();
+  }
+
+  findById(id: string): Promise<UserRecord | null> {
+    return this.#db.prepare("SELECT * FROM users WHERE id = ?").bind(id).first<UserRecord>();
+  }
+
+  /** Inserts the user; returns false (and changes nothing) when the email is taken. */
+  async insert(user: NewUser): Promise<boolean> {
+    // ON CONFLICT DO NOTHING makes "taken" an answer instead of an exception,
+    // and leaves the existing row untouched.
+    const result = await this.#db
+      .prepare(
+        `INSERT INTO users (id, email, password_hash, email_verified_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING`,
+      )
+      .bind(user.id, user.email, user.passwordHash, user.emailVerifiedAt, user.now, user.now)
+      .run();
+    return result.meta.changes === 1;
+  }
+
+  /** Replaces the hash only if it is still the one we verified against (no lost update). */
+  async replacePasswordHash(id: string, expectedHash: string, newHash: string, now: number): Promise<void> {
+    await this.#db
+      .prepare("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?")
+      .bind(newHash, now, id, expectedHash)
+      .run();
+  }
+
+  async markEmailVerified(id: string, now: number): Promise<void> {
+    await this.#db
+      .prepare("UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?), updated_at = ? WHERE id = ?")
+      .bind(now, now, id)
+      .run();
+  }
+
+  /** Raises (never lowers) the not-before marker. */
+  async raiseTokensNotBefore(id: string, notBefore: number, now: number): Promise<void> {
+    await this.#db
+      .prepare("UPDATE users SET tokens_not_before = MAX(tokens_not_before, ?), updated_at = ? WHERE id = ?")
+      .bind(notBefore, now, id)
+      .run();
+  }
+}

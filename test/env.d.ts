@@ -1,0 +1,8 @@
+declare namespace Cloudflare {
+  interface Env {
+    // Test-only binding defined in vitest.config.ts.
+    TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    JWT_PRIVATE_KEYS: string;
+    PASSWORD_PEPPER: string;
+  }
+}
