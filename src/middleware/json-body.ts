@@ -19,11 +19,13 @@ export async function readJson<T extends z.ZodType>(
   schema: T,
   options: ReadJsonOptions = {},
 ): Promise<z.output<T>> {
-  const text = await c.req.text();
-  if (options.allowEmpty && text.trim() === "") return validate(schema, {});
   if (!/^application\/json\s*(;|$)/i.test(c.req.header("Content-Type") ?? "")) {
+    // An optional body may be absent altogether; anything else must be JSON.
+    if (options.allowEmpty && (await c.req.arrayBuffer()).byteLength === 0) return validate(schema, {});
     throw invalidRequest("Content-Type must be application/json");
   }
+  const text = await c.req.text();
+  if (options.allowEmpty && text.trim() === "") return validate(schema, {});
   let body: unknown;
   try {
     body = JSON.parse(text);
