@@ -45,7 +45,10 @@ describe("GET /.well-known/jwks.json", () => {
 
   it("publishes every key of the set, and only the first one signs", async () => {
     const { keys } = JSON.parse(env.JWT_PRIVATE_KEYS) as { keys: JWK[] };
-    const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+    const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+      "sign",
+      "verify",
+    ])) as CryptoKeyPair;
     const next = { ...((await crypto.subtle.exportKey("jwk", pair.privateKey)) as JWK), kid: "next", alg: "ES256" };
     const rotated = { JWT_PRIVATE_KEYS: JSON.stringify({ keys: [next, ...keys] }) };
     const published = (await (await sendWithEnv(rotated, new Request(`${BASE}/.well-known/jwks.json`))).json()) as {

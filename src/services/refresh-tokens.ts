@@ -19,7 +19,7 @@ import { hmacSha256, sha256Hex } from "../crypto/digest";
 import { base64url, fromBase64url } from "../crypto/encoding";
 import { randomId, randomToken } from "../crypto/random";
 import { invalidGrant } from "../errors";
-import type { FamilyRecord, RefreshTokenRecord, RefreshTokenStore } from "../storage/refresh-tokens";
+import type { FamilyRecord, RefreshTokenRecord, RefreshTokenRepository } from "../storage/refresh-tokens";
 
 const TOKEN_PREFIX = "elr_";
 const TOKEN_BYTES = 32; // 256 bits
@@ -49,10 +49,10 @@ export interface ReuseEvent {
 }
 
 export class RefreshTokenService {
-  readonly #store: RefreshTokenStore;
+  readonly #store: RefreshTokenRepository;
   readonly #settings: RefreshSettings;
 
-  constructor(store: RefreshTokenStore, settings: RefreshSettings) {
+  constructor(store: RefreshTokenRepository, settings: RefreshSettings) {
     this.#store = store;
     this.#settings = settings;
   }

@@ -24,7 +24,20 @@ export interface FamilyRecord extends ExpiringRecord {
   revoked_at?: number;
 }
 
-export class RefreshTokenStore {
+/**
+ * What the refresh-token service needs from storage. KV implements it today;
+ * a Durable Object per family could implement it tomorrow for strict
+ * consistency across locations (docs/storage.md, "Consistency") without the
+ * service changing.
+ */
+export interface RefreshTokenRepository {
+  getToken(tokenHash: string, now: number): Promise<RefreshTokenRecord | null>;
+  putToken(tokenHash: string, record: RefreshTokenRecord, now: number): Promise<void>;
+  getFamily(familyId: string, now: number): Promise<FamilyRecord | null>;
+  putFamily(familyId: string, record: FamilyRecord, now: number): Promise<void>;
+}
+
+export class RefreshTokenStore implements RefreshTokenRepository {
   readonly #records: KvRecords;
 
   constructor(kv: KVNamespace) {
