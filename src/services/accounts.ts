@@ -12,7 +12,7 @@ import { isValidEmail, normalizeEmail } from "./email";
 import { signupAttemptMail, verificationMail } from "./mail-templates";
 import type { Mailer, MailMessage } from "./mailer";
 import { acceptNewPassword, normalizeLoginPassword } from "./password-policy";
-import { dummyHash, hashPassword, type PasswordHashParams, verifyPassword } from "./passwords";
+import { hashPassword, type PasswordHashParams, unmatchableHash, verifyPassword } from "./passwords";
 
 export interface AccountSettings {
   publicUrl: string;
@@ -22,9 +22,6 @@ export interface AccountSettings {
 }
 
 export type SignupResult = { kind: "verification_required" } | { kind: "created"; user: UserRecord };
-
-// One dummy hash per parameter set and isolate: computing it costs one PBKDF2 run.
-const dummyHashes = new Map<string, Promise<string>>();
 
 export class AccountService {
   readonly #users: UserStore;
@@ -86,7 +83,7 @@ export class AccountService {
     const password = normalizeLoginPassword(rawPassword);
     const params = this.#settings.passwords;
     const user = isValidEmail(email) ? await this.#users.findByEmail(email) : null;
-    const storedHash = user?.password_hash ?? (await this.#dummyHash());
+    const storedHash = user?.password_hash ?? unmatchableHash(params);
     // An over-long password is still run through PBKDF2 (as a fixed string) so
     // it cannot be told apart by timing; it can never match.
     const check = await verifyPassword(password ?? "\u0000oversized", storedHash, params);
@@ -124,16 +121,5 @@ export class AccountService {
         JSON.stringify({ level: "error", event: "mail_failed", subject: message.subject, error: String(error) }),
       );
     }
-  }
-
-  #dummyHash(): Promise<string> {
-    const params = this.#settings.passwords;
-    const key = `${params.iterations}$${params.pepperId}`;
-    let hash = dummyHashes.get(key);
-    if (!hash) {
-      hash = dummyHash(params);
-      dummyHashes.set(key, hash);
-    }
-    return hash;
   }
 }

@@ -62,12 +62,18 @@ export async function verifyPassword(
 }
 
 /**
- * A hash of a random password with the current parameters. Login verifies
- * against it when the email is unknown, so unknown and known emails cost the
- * same PBKDF2 work and cannot be told apart by timing.
+ * A well-formed hash with the current parameters that no password matches (its
+ * "hash" is random bytes). Login verifies against it when the email is unknown,
+ * so unknown and known emails cost the same single PBKDF2 run.
  */
-export function dummyHash(params: PasswordHashParams): Promise<string> {
-  return hashPassword(randomToken(), params);
+export function unmatchableHash(params: PasswordHashParams): string {
+  return [
+    ALGORITHM,
+    params.iterations,
+    params.pepperId,
+    base64url(randomBytes(SALT_BYTES)),
+    base64url(randomBytes(HASH_BYTES)),
+  ].join("$");
 }
 
 export function parseHash(stored: string): ParsedHash | null {
