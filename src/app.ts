@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
@@ -12,11 +13,15 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "./app-env";
 import { buildContainer } from "./container";
 import { AuthError, ConfigError } from "./errors";
+import { clientIp } from "./middleware/rate-limit";
 import { authRoutes } from "./routes/auth";
 import { devRoutes } from "./routes/dev";
 import { wellKnownRoutes } from "./routes/well-known";
+import { AuditLog } from "./services/audit";
+import { logEvent } from "./services/log";
 
-export const AUTH_BODY_LIMIT_BYTES = 16 * 1024;
+/** Every route's body cap; no endpoint needs more than a few hundred bytes. */
+export const BODY_LIMIT_BYTES = 16 * 1024;
 
 export function createApp() {
   const app = new Hono<AppEnv>();
@@ -26,15 +31,38 @@ export function createApp() {
   app.get("/health", (c) => c.json({ status: "ok" }));
 
   app.use("*", async (c, next) => {
-    c.set("services", await buildContainer(c.env));
+    const services = await buildContainer(c.env);
+    const cf = (c.req.raw as Request & { cf?: { country?: string } }).cf;
+    const meta = {
+      ip: clientIp(c),
+      userAgent: c.req.header("User-Agent") ?? null,
+      country: typeof cf?.country === "string" ? cf.country : null,
+      requestId: c.var.requestId,
+    };
+    c.set("services", services);
+    c.set("meta", meta);
+    c.set("audit", new AuditLog(services.auditLog, meta, (promise) => c.executionCtx.waitUntil(promise)));
     await next();
   });
+  // CORS from an allowlist: listed origins get CORS headers with credentials and
+  // answered preflights; any other origin gets no CORS headers at all.
+  app.use("*", async (c, next) => {
+    const allowed = c.var.services.config.corsAllowedOrigins;
+    return cors({
+      origin: (origin) => (allowed.includes(origin) ? origin : null),
+      credentials: true,
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      allowHeaders: ["Content-Type", "Authorization", "X-CSRF-Token"],
+      exposeHeaders: ["X-Request-Id", "RateLimit", "RateLimit-Policy", "Retry-After"],
+      maxAge: 600,
+    })(c, next);
+  });
   app.use(
-    "/auth/*",
+    "*",
     bodyLimit({
-      maxSize: AUTH_BODY_LIMIT_BYTES,
+      maxSize: BODY_LIMIT_BYTES,
       onError: () => {
-        throw new AuthError(413, "invalid_request", `the request body must be at most ${AUTH_BODY_LIMIT_BYTES} bytes`);
+        throw new AuthError(413, "invalid_request", `the request body must be at most ${BODY_LIMIT_BYTES} bytes`);
       },
     }),
   );
@@ -55,8 +83,11 @@ export function createApp() {
 
   app.notFound((c) => c.json({ error: "not_found", error_description: "no such route" }, 404));
   app.onError((error, c) => {
-    const requestId = c.get("requestId");
+    const request_id = c.get("requestId");
     if (error instanceof AuthError) {
+      if (error.status >= 500) {
+        logEvent("error", error.code, { request_id, cause: String(error.cause) });
+      }
       return c.json(
         { error: error.code, error_description: error.description },
         error.status as ContentfulStatusCode,
@@ -64,35 +95,19 @@ export function createApp() {
       );
     }
     if (error instanceof ConfigError) {
-      console.error(
-        JSON.stringify({
-          level: "error",
-          event: "server_misconfigured",
-          request_id: requestId,
-          problems: error.problems,
-        }),
-      );
-      return c.json(
-        {
-          error: "server_misconfigured",
-          error_description: `the server is misconfigured: ${error.problems.map((p) => p.split(" ")[0]).join(", ")}`,
-        },
-        500,
-      );
+      logEvent("error", "server_misconfigured", { request_id, problems: error.problems });
+      const names = error.problems.map((problem) => problem.split(" ")[0]).join(", ");
+      return c.json({ error: "server_misconfigured", error_description: `the server is misconfigured: ${names}` }, 500);
     }
     if (error instanceof HTTPException && error.status < 500) {
       return c.json({ error: "invalid_request", error_description: error.message || "bad request" }, error.status);
     }
     // Anything else is a bug or an outage: log the cause, never echo it.
-    console.error(
-      JSON.stringify({
-        level: "error",
-        event: "unhandled_error",
-        request_id: requestId,
-        error: String(error),
-        stack: error instanceof Error ? error.stack : undefined,
-      }),
-    );
+    logEvent("error", "unhandled_error", {
+      request_id,
+      error: String(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
     return c.json({ error: "server_error", error_description: "an unexpected error occurred" }, 500);
   });
   return app;

@@ -12,6 +12,8 @@ import { ConfigError } from "./errors";
 const seconds = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
+const count = (fallback: number) => z.coerce.number().int().min(1).max(1_000_000).default(fallback);
+
 const booleanString = (fallback: boolean) =>
   z
     .enum(["true", "false"])
@@ -69,6 +71,31 @@ const schema = z
       .default("p1"),
     PASSWORD_OLD_PEPPERS: jsonString(z.record(z.string(), pepper)).optional(),
     JWT_PRIVATE_KEYS: jsonString(z.object({ keys: z.array(privateJwk).min(1) })),
+    RATE_LIMIT_WINDOW_SECONDS: seconds(900, 1, 86_400),
+    RATE_LIMIT_SIGNUP_PER_IP: count(20),
+    RATE_LIMIT_LOGIN_PER_IP: count(100),
+    RATE_LIMIT_REFRESH_PER_IP: count(300),
+    RATE_LIMIT_VERIFY_EMAIL_PER_IP: count(30),
+    RATE_LIMIT_SIGNUP_PER_EMAIL: count(5),
+    LOGIN_MAX_FAILURES: count(5),
+    LOGIN_FAILURE_WINDOW_SECONDS: seconds(900, 1, 86_400),
+    LOCKOUT_BASE_SECONDS: seconds(1, 1, 3600),
+    LOCKOUT_MAX_SECONDS: seconds(900, 1, 86_400),
+    TURNSTILE_SECRET: z.string().min(1).optional(),
+    CAPTCHA_AFTER_FAILURES: count(3),
+    AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+    CORS_ALLOWED_ORIGINS: z
+      .string()
+      .default("")
+      .transform((text, ctx) => {
+        const origins = text.split(/[\s,]+/).filter(Boolean);
+        for (const origin of origins) {
+          // Exact origins only: a wildcard with credentials would hand every site the user's session.
+          if (!/^https?:\/\/[^/\s*]+$/.test(origin))
+            ctx.addIssue({ code: "custom", message: `${origin} is not an origin` });
+        }
+        return origins;
+      }),
     MAIL_TRANSPORT: z.enum(["outbox", "log", "resend"]).default("log"),
     MAIL_FROM: z.string().min(3).default("edgelock <no-reply@localhost>"),
     RESEND_API_KEY: z.string().min(1).optional(),
@@ -109,6 +136,16 @@ export interface Config {
     peppers: Record<string, string>;
   };
   signingKeys: PrivateJwk[];
+  rateLimits: {
+    windowMs: number;
+    perIp: { signup: number; login: number; refresh: number; verifyEmail: number };
+    signupPerEmail: number;
+  };
+  lockout: { maxFailures: number; windowMs: number; baseLockMs: number; maxLockMs: number };
+  /** Turnstile secret; null means no CAPTCHA. */
+  captcha: { secret: string | null; afterFailures: number };
+  auditRetentionDays: number;
+  corsAllowedOrigins: string[];
   mail: { transport: RawConfig["MAIL_TRANSPORT"]; from: string; resendApiKey?: string };
 }
 
@@ -155,6 +192,25 @@ export function parseConfig(env: Record<string, unknown>): Config {
       peppers: { ...(raw.PASSWORD_OLD_PEPPERS ?? {}), [raw.PASSWORD_PEPPER_ID]: raw.PASSWORD_PEPPER },
     },
     signingKeys: raw.JWT_PRIVATE_KEYS.keys,
+    rateLimits: {
+      windowMs: raw.RATE_LIMIT_WINDOW_SECONDS * 1000,
+      perIp: {
+        signup: raw.RATE_LIMIT_SIGNUP_PER_IP,
+        login: raw.RATE_LIMIT_LOGIN_PER_IP,
+        refresh: raw.RATE_LIMIT_REFRESH_PER_IP,
+        verifyEmail: raw.RATE_LIMIT_VERIFY_EMAIL_PER_IP,
+      },
+      signupPerEmail: raw.RATE_LIMIT_SIGNUP_PER_EMAIL,
+    },
+    lockout: {
+      maxFailures: raw.LOGIN_MAX_FAILURES,
+      windowMs: raw.LOGIN_FAILURE_WINDOW_SECONDS * 1000,
+      baseLockMs: raw.LOCKOUT_BASE_SECONDS * 1000,
+      maxLockMs: raw.LOCKOUT_MAX_SECONDS * 1000,
+    },
+    captcha: { secret: raw.TURNSTILE_SECRET ?? null, afterFailures: raw.CAPTCHA_AFTER_FAILURES },
+    auditRetentionDays: raw.AUDIT_RETENTION_DAYS,
+    corsAllowedOrigins: raw.CORS_ALLOWED_ORIGINS,
     mail: { transport: raw.MAIL_TRANSPORT, from: raw.MAIL_FROM, resendApiKey: raw.RESEND_API_KEY },
   };
 }

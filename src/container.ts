@@ -6,11 +6,15 @@
 import { type Config, getConfig } from "./config";
 import type { AccessTokenSettings } from "./services/access-tokens";
 import { AccountService } from "./services/accounts";
+import { type CaptchaVerifier, TurnstileVerifier } from "./services/captcha";
+import { LoginService } from "./services/login";
 import { LogMailer, type Mailer, OutboxMailer, ResendMailer } from "./services/mailer";
 import { RefreshTokenService } from "./services/refresh-tokens";
 import { SessionService } from "./services/sessions";
 import { getSigningKeys, type SigningKeys } from "./services/signing-keys";
+import { AuditLogStore } from "./storage/audit-log";
 import { MailOutboxStore } from "./storage/mail-outbox";
+import { RateLimiterClient } from "./storage/rate-limiter";
 import { RefreshTokenStore } from "./storage/refresh-tokens";
 import { RevocationStore } from "./storage/revocation";
 import { UserStore } from "./storage/users";
@@ -23,8 +27,11 @@ export interface Container {
   users: UserStore;
   revocation: RevocationStore;
   outbox: MailOutboxStore;
+  limiter: RateLimiterClient;
+  auditLog: AuditLogStore;
   accounts: AccountService;
   sessions: SessionService;
+  login: LoginService;
 }
 
 export async function buildContainer(env: Env): Promise<Container> {
@@ -39,14 +46,23 @@ export async function buildContainer(env: Env): Promise<Container> {
     ttlSeconds: config.accessToken.ttlSeconds,
   };
   const refreshTokens = new RefreshTokenService(new RefreshTokenStore(env.TOKENS), config.refreshToken);
-  const accounts = new AccountService(users, new VerificationTokenStore(env.DB), buildMailer(config, outbox), {
+  const mailer = buildMailer(config, outbox);
+  const limiter = new RateLimiterClient(env.RATE_LIMITER);
+  const auditLog = new AuditLogStore(env.DB);
+  const accounts = new AccountService(users, new VerificationTokenStore(env.DB), mailer, {
     publicUrl: config.publicUrl,
     requireEmailVerification: config.requireEmailVerification,
     verificationTokenTtlSeconds: config.verificationTokenTtlSeconds,
     passwords: config.passwords,
   });
   const sessions = new SessionService(users, refreshTokens, revocation, keys, accessTokenSettings);
-  return { config, keys, accessTokenSettings, users, revocation, outbox, accounts, sessions };
+  const captcha: CaptchaVerifier | null = config.captcha.secret ? new TurnstileVerifier(config.captcha.secret) : null;
+  const login = new LoginService(accounts, sessions, limiter, auditLog, mailer, {
+    lockout: config.lockout,
+    captcha: { verifier: captcha, afterFailures: config.captcha.afterFailures },
+    publicUrl: config.publicUrl,
+  });
+  return { config, keys, accessTokenSettings, users, revocation, outbox, limiter, auditLog, accounts, sessions, login };
 }
 
 function buildMailer(config: Config, outbox: MailOutboxStore): Mailer {

@@ -13,10 +13,19 @@ export function freshEmail(label = "user"): string {
   return `${label}-${crypto.randomUUID()}@example.com`;
 }
 
+/**
+ * A random documentation-range address. Requests get one each unless a test
+ * sets CF-Connecting-IP itself, so per-IP limits only bite where a test means them to.
+ */
+export function randomIp(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(2));
+  return `198.51.${bytes[0]}.${bytes[1]}`;
+}
+
 export function jsonRequest(path: string, body: unknown, headers: Record<string, string> = {}): Request {
   return new Request(`${BASE}${path}`, {
     method: "POST",
-    headers: { "Content-Type": "application/json", ...headers },
+    headers: { "Content-Type": "application/json", "CF-Connecting-IP": randomIp(), ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
 }

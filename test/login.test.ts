@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { AUTH_BODY_LIMIT_BYTES } from "../src/app";
+import { BODY_LIMIT_BYTES } from "../src/app";
 import { getConfig } from "../src/config";
 import { PBKDF2_MAX_ITERATIONS } from "../src/crypto/pbkdf2";
 import {
@@ -136,7 +136,7 @@ describe("bad input on /auth/*", () => {
 
   it("answers a body over 16 KiB with 413 and creates nothing", async () => {
     const email = freshEmail();
-    const body = JSON.stringify({ email, password: PASSWORD, padding: "x".repeat(AUTH_BODY_LIMIT_BYTES) });
+    const body = JSON.stringify({ email, password: PASSWORD, padding: "x".repeat(BODY_LIMIT_BYTES) });
     await expectError(await postJson("/auth/signup", body), 413, "invalid_request");
     expect(await userRow(email)).toBeNull();
   });

@@ -1,11 +1,233 @@
 /**
  * @module durable/rate-limiter
- * The RateLimiter Durable Object (SQLite-backed), one instance per counter key.
+ * The RateLimiter Durable Object (SQLite-backed): exact, atomic counters, one
+ * object per key (`login:ip:<addr>`, `login:acct:<email>` …) so that no single
+ * object is a global hot spot.
  *
- * Declared now so the binding, the class and its storage migration exist from
- * the first deploy. It counts nothing yet: rate limiting and lockout arrive with
- * the abuse-protection work (README, "Not built yet"), and nothing calls it.
+ * Why a Durable Object: counting needs atomic read-modify-write, which KV cannot
+ * do. Every method below is synchronous over `ctx.storage.sql`, so each call
+ * runs to completion before the next one starts: no two requests can both see
+ * "one attempt left".
+ *
+ * The clock is the caller's `now` (epoch ms), so tests move time without
+ * waiting. Idle objects delete their state from an alarm.
+ *
+ * Three kinds of counter (an object only ever uses the kind its key is for):
+ *  - rate:     GCRA, "at most `limit` per `windowMs`", for per-IP route limits;
+ *  - attempts: failed-login budget with reservations and an exponential lock;
+ *  - tally:    a plain count of events in a fixed window (failures per IP).
  */
 import { DurableObject } from "cloudflare:workers";
 
-export class RateLimiter extends DurableObject<Env> {}
+export interface RatePolicy {
+  limit: number;
+  windowMs: number;
+}
+
+export interface RateDecision {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** Milliseconds until the full quota is available again. */
+  resetMs: number;
+  /** Milliseconds to wait before the next request can be allowed (0 when allowed). */
+  retryAfterMs: number;
+}
+
+export interface AttemptPolicy {
+  /** Failures allowed per window before the lock starts. */
+  maxFailures: number;
+  windowMs: number;
+  /** First lock duration; each further failure while over budget doubles it. */
+  baseLockMs: number;
+  maxLockMs: number;
+}
+
+export interface AttemptDecision {
+  allowed: boolean;
+  /** Pass back to settleAttempt; null when not allowed. */
+  reservationId: string | null;
+  /** Failures counted in the current window (before this attempt). */
+  failures: number;
+  retryAfterMs: number;
+  locked: boolean;
+}
+
+export type AttemptOutcome = "success" | "failure" | "abandon";
+
+// A reservation whose Worker died before settling it stops counting after this.
+const RESERVATION_TTL_MS = 30_000;
+
+interface State {
+  tat?: number;
+  tally?: { count: number; windowStart: number };
+  attempts?: {
+    failures: number;
+    windowStart: number;
+    lockedUntil: number;
+    lockLevel: number;
+    reservations: Record<string, number>;
+  };
+  /** When the state stops mattering: the alarm deletes it after this. */
+  idleAt: number;
+}
+
+export class RateLimiter extends DurableObject<Env> {
+  #state: State | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)",
+    );
+  }
+
+  /** GCRA: allows `limit` requests per `windowMs`, refilling smoothly. */
+  consume(policy: RatePolicy, now: number): RateDecision {
+    const state = this.#load(now);
+    const interval = policy.windowMs / policy.limit;
+    const tat = Math.max(state.tat ?? now, now);
+    const next = tat + interval;
+    if (next - now > policy.windowMs) {
+      return {
+        allowed: false,
+        limit: policy.limit,
+        remaining: 0,
+        resetMs: Math.ceil(tat - now),
+        retryAfterMs: Math.ceil(next - now - policy.windowMs),
+      };
+    }
+    state.tat = next;
+    this.#save(state, next);
+    return {
+      allowed: true,
+      limit: policy.limit,
+      remaining: Math.floor((policy.windowMs - (next - now)) / interval),
+      resetMs: Math.ceil(next - now),
+      retryAfterMs: 0,
+    };
+  }
+
+  /**
+   * Reserves one login attempt against the failure budget. Reservations count
+   * as failures until settled, so N concurrent attempts can never all slip in
+   * under a budget of fewer than N.
+   */
+  reserveAttempt(policy: AttemptPolicy, now: number): AttemptDecision {
+    const state = this.#load(now);
+    const attempts = this.#attempts(state, policy, now);
+    const pending = Object.keys(attempts.reservations).length;
+    const deny = (retryAfterMs: number, locked: boolean): AttemptDecision => ({
+      allowed: false,
+      reservationId: null,
+      failures: attempts.failures,
+      retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)),
+      locked,
+    });
+    if (attempts.lockedUntil > now) return deny(attempts.lockedUntil - now, true);
+    // Over budget but the lock has run out: exactly one probe at a time, whose
+    // failure doubles the next lock (backoff). Under budget: count reservations.
+    const overBudget = attempts.failures >= policy.maxFailures;
+    if (overBudget ? pending > 0 : attempts.failures + pending >= policy.maxFailures) {
+      return deny(1000, overBudget);
+    }
+    const reservationId = crypto.randomUUID();
+    attempts.reservations[reservationId] = now + RESERVATION_TTL_MS;
+    this.#save(state, this.#attemptsIdleAt(attempts, policy));
+    return { allowed: true, reservationId, failures: attempts.failures, retryAfterMs: 0, locked: false };
+  }
+
+  settleAttempt(policy: AttemptPolicy, reservationId: string, outcome: AttemptOutcome, now: number): void {
+    const state = this.#load(now);
+    const attempts = this.#attempts(state, policy, now);
+    if (!(reservationId in attempts.reservations)) return;
+    delete attempts.reservations[reservationId];
+    if (outcome === "success") {
+      // The owner proved the password: the budget and any backoff start over.
+      attempts.failures = 0;
+      attempts.lockLevel = 0;
+      attempts.lockedUntil = 0;
+      attempts.windowStart = now;
+    } else if (outcome === "failure") {
+      attempts.failures += 1;
+      if (attempts.failures >= policy.maxFailures) {
+        attempts.lockedUntil = now + Math.min(policy.baseLockMs * 2 ** attempts.lockLevel, policy.maxLockMs);
+        attempts.lockLevel += 1;
+      }
+    }
+    this.#save(state, this.#attemptsIdleAt(attempts, policy));
+  }
+
+  /** Counts one event in a fixed window and returns the count so far. */
+  tally(windowMs: number, now: number): number {
+    const state = this.#load(now);
+    if (!state.tally || now - state.tally.windowStart >= windowMs) state.tally = { count: 0, windowStart: now };
+    state.tally.count += 1;
+    this.#save(state, state.tally.windowStart + windowMs);
+    return state.tally.count;
+  }
+
+  /** The count in the current window, without counting. */
+  peekTally(windowMs: number, now: number): number {
+    const tally = this.#load(now).tally;
+    return tally && now - tally.windowStart < windowMs ? tally.count : 0;
+  }
+
+  /** Forgets everything (e.g. after a completed password reset). */
+  async reset(): Promise<void> {
+    this.#state = { idleAt: 0 };
+    await this.ctx.storage.deleteAll();
+    this.ctx.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)",
+    );
+  }
+
+  override async alarm(): Promise<void> {
+    const state = this.#load(Date.now());
+    if (state.idleAt <= Date.now()) await this.reset();
+    else await this.ctx.storage.setAlarm(state.idleAt);
+  }
+
+  #attempts(state: State, policy: AttemptPolicy, now: number): NonNullable<State["attempts"]> {
+    state.attempts ??= { failures: 0, windowStart: now, lockedUntil: 0, lockLevel: 0, reservations: {} };
+    const attempts = state.attempts;
+    for (const [id, expiresAt] of Object.entries(attempts.reservations)) {
+      if (expiresAt <= now) delete attempts.reservations[id];
+    }
+    // A quiet window (no failure for `windowMs`, no lock running) forgets the failures and the backoff level.
+    if (attempts.lockedUntil <= now && now - attempts.windowStart >= policy.windowMs && attempts.failures > 0) {
+      const lastActivity = Math.max(attempts.windowStart, attempts.lockedUntil);
+      if (now - lastActivity >= policy.windowMs) {
+        attempts.failures = 0;
+        attempts.lockLevel = 0;
+        attempts.windowStart = now;
+      }
+    }
+    if (attempts.failures === 0) attempts.windowStart = now;
+    return attempts;
+  }
+
+  #attemptsIdleAt(attempts: NonNullable<State["attempts"]>, policy: AttemptPolicy): number {
+    return Math.max(
+      attempts.windowStart + policy.windowMs,
+      attempts.lockedUntil + policy.windowMs,
+      ...Object.values(attempts.reservations),
+    );
+  }
+
+  #load(now: number): State {
+    if (!this.#state) {
+      const row = this.ctx.storage.sql.exec<{ json: string }>("SELECT json FROM state WHERE id = 1").toArray()[0];
+      this.#state = row ? (JSON.parse(row.json) as State) : { idleAt: now };
+    }
+    return this.#state;
+  }
+
+  #save(state: State, idleAt: number): void {
+    state.idleAt = Math.max(state.idleAt, idleAt);
+    this.#state = state;
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO state (id, json) VALUES (1, ?)", JSON.stringify(state));
+    // Fire-and-forget is safe: the output gate holds our reply until the alarm is stored.
+    void this.ctx.storage.setAlarm(state.idleAt);
+  }
+}

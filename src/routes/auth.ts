@@ -1,72 +1,99 @@
 /**
  * @module routes/auth
  * /auth/*: signup, email verification, login, refresh, logout, logout-all, me.
- * HTTP only: parse, call a service, shape the response.
+ * HTTP only: parse, call a service, shape the response. Every credential
+ * endpoint carries a per-IP rate limit; login also has the per-account lockout.
  */
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { invalidToken } from "../errors";
 import { readJson } from "../middleware/json-body";
+import { rateLimit } from "../middleware/rate-limit";
 import { requireAuth } from "../middleware/require-auth";
+import { normalizeEmail } from "../services/email";
+import { tooManyRequests } from "../services/login";
 import { publicUser } from "../services/users";
 import { verifyEmailPage } from "../ui/verify-email-page";
 
 const credentials = z.object({ email: z.string().max(1024), password: z.string() });
+const loginBody = credentials.extend({ captcha_token: z.string().min(1).max(4096).optional() });
 const tokenBody = z.object({ token: z.string().min(1).max(512) });
 const refreshBody = z.object({ refresh_token: z.string().min(1).max(512) });
 const logoutBody = z.object({ refresh_token: z.string().min(1).max(512).optional() });
 
 export const authRoutes = new Hono<AppEnv>()
-  .post("/signup", async (c) => {
+  .post("/signup", rateLimit({ name: "signup", limit: (c) => c.rateLimits.perIp.signup }), async (c) => {
     const { email, password } = await readJson(c, credentials);
-    const { accounts, sessions } = c.var.services;
+    const { accounts, sessions, limiter, config } = c.var.services;
     const now = Date.now();
+    // Per address as well as per IP: each signup mails the address, and nobody
+    // should be able to flood an inbox from many IPs.
+    const perEmail = await limiter.consume(
+      `signup:email:${normalizeEmail(email)}`,
+      { limit: config.rateLimits.signupPerEmail, windowMs: 3_600_000 },
+      now,
+    );
+    if (!perEmail.allowed) throw tooManyRequests(perEmail.retryAfterMs);
     const result = await accounts.signup(email, password, now);
-    if (result.kind === "verification_required") return c.json({ status: "verification_required" }, 202);
+    if (result.kind === "verification_required") {
+      c.var.audit.record("signup", result.userId, { existing_account: result.existingAccount }, now);
+      return c.json({ status: "verification_required" }, 202);
+    }
+    c.var.audit.record("signup", result.user.id, { existing_account: false, verified: true }, now);
     return c.json(await sessions.start(result.user, now), 201);
   })
   // The mailed link lands here. GET must not spend the token (mail scanners
   // prefetch links), so it only serves a page whose button POSTs it.
   .get("/verify-email", (c) => verifyEmailPage(c))
-  .post("/verify-email", async (c) => {
-    const { token } = await readJson(c, tokenBody);
-    const user = await c.var.services.accounts.verifyEmail(token, Date.now());
-    return c.json({ user: publicUser(user) });
+  .post(
+    "/verify-email",
+    rateLimit({ name: "verify-email", limit: (c) => c.rateLimits.perIp.verifyEmail }),
+    async (c) => {
+      const { token } = await readJson(c, tokenBody);
+      const now = Date.now();
+      const user = await c.var.services.accounts.verifyEmail(token, now);
+      c.var.audit.record("email_verified", user.id, {}, now);
+      return c.json({ user: publicUser(user) });
+    },
+  )
+  .post("/login", rateLimit({ name: "login", limit: (c) => c.rateLimits.perIp.login }), async (c) => {
+    const body = await readJson(c, loginBody);
+    const { ip, userAgent, country } = c.var.meta;
+    const request = {
+      email: body.email,
+      password: body.password,
+      captchaToken: body.captcha_token,
+      ip,
+      userAgent,
+      country,
+    };
+    return c.json(await c.var.services.login.login(request, c.var.audit, Date.now()));
   })
-  .post("/login", async (c) => {
-    const { email, password } = await readJson(c, credentials);
-    const { accounts, sessions } = c.var.services;
-    const now = Date.now();
-    const user = await accounts.authenticate(email, password, now);
-    return c.json(await sessions.start(user, now));
-  })
-  .post("/refresh", async (c) => {
+  .post("/refresh", rateLimit({ name: "refresh", limit: (c) => c.rateLimits.perIp.refresh }), async (c) => {
     const { refresh_token } = await readJson(c, refreshBody);
+    const now = Date.now();
     const onReuse = (event: { familyId: string; userId: string }) =>
-      console.warn(
-        JSON.stringify({
-          level: "warn",
-          event: "refresh_token_reuse",
-          request_id: c.var.requestId,
-          user_id: event.userId,
-          family_id: event.familyId,
-        }),
-      );
-    return c.json(await c.var.services.sessions.refresh(refresh_token, Date.now(), onReuse));
+      c.var.audit.record("refresh_token_reused", event.userId, { family_id: event.familyId }, now);
+    return c.json(await c.var.services.sessions.refresh(refresh_token, now, onReuse));
   })
   .post("/logout", requireAuth(), async (c) => {
     const { refresh_token } = await readJson(c, logoutBody, { allowEmpty: true });
-    await c.var.services.sessions.logout(c.var.auth, refresh_token, Date.now());
+    const now = Date.now();
+    await c.var.services.sessions.logout(c.var.auth, refresh_token, now);
+    c.var.audit.record("logout", c.var.auth.sub, { session_id: c.var.auth.sid ?? null }, now);
     return c.body(null, 204);
   })
   .post("/logout-all", requireAuth(), async (c) => {
-    await c.var.services.sessions.logoutAll(c.var.auth.sub, Date.now());
+    const now = Date.now();
+    await c.var.services.sessions.logoutAll(c.var.auth.sub, now);
+    c.var.audit.record("logout_all", c.var.auth.sub, {}, now);
     return c.body(null, 204);
   })
   .get("/me", requireAuth(), async (c) => {
     const user = await c.var.services.users.findById(c.var.auth.sub);
-    if (!user || user.disabled_at !== null)
+    if (!user || user.disabled_at !== null) {
       throw invalidToken("the access token's user no longer exists or is disabled");
+    }
     return c.json({ user: publicUser(user) });
   });

@@ -5,10 +5,11 @@
  */
 import { sha256Hex } from "../crypto/digest";
 import { randomId, randomToken } from "../crypto/random";
-import { AuthError, invalidCredentials, invalidGrant, invalidRequest } from "../errors";
+import { AuthError, invalidGrant, invalidRequest } from "../errors";
 import type { UserRecord, UserStore } from "../storage/users";
 import type { VerificationTokenStore } from "../storage/verification-tokens";
 import { isValidEmail, normalizeEmail } from "./email";
+import { logEvent } from "./log";
 import { signupAttemptMail, verificationMail } from "./mail-templates";
 import type { Mailer, MailMessage } from "./mailer";
 import { acceptNewPassword, normalizeLoginPassword } from "./password-policy";
@@ -21,7 +22,13 @@ export interface AccountSettings {
   passwords: PasswordHashParams;
 }
 
-export type SignupResult = { kind: "verification_required" } | { kind: "created"; user: UserRecord };
+export type CredentialCheck =
+  | { ok: true; user: UserRecord }
+  | { ok: false; reason: "unknown_email" | "wrong_password" | "disabled_account"; userId: string | null };
+
+export type SignupResult =
+  | { kind: "verification_required"; userId: string; existingAccount: boolean }
+  | { kind: "created"; user: UserRecord };
 
 export class AccountService {
   readonly #users: UserStore;
@@ -56,12 +63,14 @@ export class AccountService {
     }
     if (inserted) {
       await this.#sendVerification(id, email, now);
-    } else {
-      // No enumeration: same answer as a new signup; the owner hears about it
-      // and the existing account (password included) stays exactly as it was.
-      await this.#sendMail(signupAttemptMail(email, this.#settings.publicUrl));
+      return { kind: "verification_required", userId: id, existingAccount: false };
     }
-    return { kind: "verification_required" };
+    // No enumeration: same answer as a new signup; the owner hears about it and
+    // the existing account (password included) stays exactly as it was. The
+    // lookup costs about what the new-account path's token insert costs.
+    await this.#sendMail(signupAttemptMail(email, this.#settings.publicUrl));
+    const existing = await this.#users.findByEmail(email);
+    return { kind: "verification_required", userId: existing?.id ?? id, existingAccount: true };
   }
 
   async verifyEmail(token: string, now: number): Promise<UserRecord> {
@@ -75,10 +84,10 @@ export class AccountService {
 
   /**
    * Checks email and password. Unknown email, wrong password and disabled account
-   * all throw the same invalid_credentials after the same PBKDF2 work. Only a
-   * caller who proved the password learns that the email is unverified.
+   * cost the same PBKDF2 work and differ only in the internal `reason`, which
+   * callers may audit but never send. Email verification is the caller's call.
    */
-  async authenticate(rawEmail: string, rawPassword: string, now: number): Promise<UserRecord> {
+  async checkCredentials(rawEmail: string, rawPassword: string, now: number): Promise<CredentialCheck> {
     const email = normalizeEmail(rawEmail);
     const password = normalizeLoginPassword(rawPassword);
     const params = this.#settings.passwords;
@@ -87,21 +96,18 @@ export class AccountService {
     // An over-long password is still run through PBKDF2 (as a fixed string) so
     // it cannot be told apart by timing; it can never match.
     const check = await verifyPassword(password ?? "\u0000oversized", storedHash, params);
-    if (!user || !check.ok || password === null || user.disabled_at !== null) throw invalidCredentials();
+    if (!user) return { ok: false, reason: "unknown_email", userId: null };
+    if (!check.ok || password === null) return { ok: false, reason: "wrong_password", userId: user.id };
+    if (user.disabled_at !== null) return { ok: false, reason: "disabled_account", userId: user.id };
     if (check.needsRehash) {
       // Upgrade iterations/pepper now that we hold the plaintext; never fails the login.
       try {
         await this.#users.replacePasswordHash(user.id, user.password_hash, await hashPassword(password, params), now);
       } catch (error) {
-        console.error(
-          JSON.stringify({ level: "error", event: "password_rehash_failed", user_id: user.id, error: String(error) }),
-        );
+        logEvent("error", "password_rehash_failed", { user_id: user.id, error: String(error) });
       }
     }
-    if (user.email_verified_at === null) {
-      throw new AuthError(403, "email_not_verified", "verify your email address before logging in");
-    }
-    return user;
+    return { ok: true, user };
   }
 
   async #sendVerification(userId: string, email: string, now: number): Promise<void> {
@@ -117,9 +123,7 @@ export class AccountService {
     try {
       await this.#mailer.send(message);
     } catch (error) {
-      console.error(
-        JSON.stringify({ level: "error", event: "mail_failed", subject: message.subject, error: String(error) }),
-      );
+      logEvent("error", "mail_failed", { subject: message.subject, error: String(error) });
     }
   }
 }

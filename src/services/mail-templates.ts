@@ -39,3 +39,17 @@ export function signupAttemptMail(to: string, publicUrl: string): MailMessage {
     `If it was you, log in at ${publicUrl} instead (or reset your password). If not, you can ignore this mail.`,
   ]);
 }
+
+/** Sent when a login succeeds from a device (browser, OS, country) not seen before for this user. */
+export function newDeviceMail(
+  to: string,
+  publicUrl: string,
+  device: string,
+  ip: string | null,
+  now: number,
+): MailMessage {
+  return message(to, "New sign-in to your account", [
+    `Your account was just signed in to from a new device: ${device}${ip ? `, IP address ${ip}` : ""}, at ${new Date(now).toISOString()}.`,
+    `If this was you, there is nothing to do. If not, change your password at ${publicUrl} and sign out everywhere.`,
+  ]);
+}

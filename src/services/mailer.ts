@@ -6,6 +6,7 @@
  *   resend — Resend's REST API over fetch.
  */
 import type { MailOutboxStore } from "../storage/mail-outbox";
+import { logEvent } from "./log";
 
 export interface MailMessage {
   to: string;
@@ -34,9 +35,7 @@ export class OutboxMailer implements Mailer {
 
 export class LogMailer implements Mailer {
   async send(message: MailMessage): Promise<void> {
-    console.log(
-      JSON.stringify({ level: "info", event: "mail", to: message.to, subject: message.subject, text: message.text }),
-    );
+    logEvent("info", "mail", { to: message.to, subject: message.subject, text: message.text });
   }
 }
 

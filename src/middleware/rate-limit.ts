@@ -1,0 +1,45 @@
+/**
+ * @module middleware/rate-limit
+ * `rateLimit(options)`: a per-client-IP limit for one route, counted in the
+ * RateLimiter Durable Object. The client IP is `CF-Connecting-IP` only: Cloudflare
+ * sets it and clients cannot, whereas `X-Forwarded-For` is whatever the client sent.
+ * Answers carry the IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers);
+ * over the limit: 429 too_many_requests with Retry-After.
+ */
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../app-env";
+import type { Config } from "../config";
+import { tooManyRequests } from "../services/login";
+
+export interface RateLimitOptions {
+  /** Names the counter and the policy in headers, e.g. "login". */
+  name: string;
+  /** Requests allowed per window for one IP, from config. */
+  limit: (config: Config) => number;
+}
+
+export function clientIp(c: Context): string | null {
+  return c.req.header("CF-Connecting-IP")?.trim() || null;
+}
+
+export function rateLimit(options: RateLimitOptions) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const { config, limiter } = c.var.services;
+    const policy = { limit: options.limit(config), windowMs: config.rateLimits.windowMs };
+    const key = `${options.name}:ip:${clientIp(c) ?? "unknown"}`;
+    const decision = await limiter.consume(key, policy, Date.now());
+    const window = Math.ceil(policy.windowMs / 1000);
+    const headers = {
+      "RateLimit-Policy": `"${options.name}";q=${policy.limit};w=${window}`,
+      RateLimit: `"${options.name}";r=${decision.remaining};t=${Math.ceil(decision.resetMs / 1000)}`,
+    };
+    if (!decision.allowed) {
+      const error = tooManyRequests(decision.retryAfterMs);
+      Object.assign(error.headers, headers);
+      throw error;
+    }
+    await next();
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * @module services/audit
+ * Security audit events. Writing one never delays or fails the request: the
+ * D1 insert runs after the response (waitUntil) and its errors are only logged.
+ */
+import type { AuditLogStore } from "../storage/audit-log";
+import { logEvent } from "./log";
+
+export type AuditEvent =
+  | "signup"
+  | "email_verified"
+  | "login_succeeded"
+  | "login_failed"
+  | "login_locked"
+  | "captcha_failed"
+  | "refresh_token_reused"
+  | "logout"
+  | "logout_all"
+  | "new_device_login";
+
+/** Who made the request: filled in once per request by the app. */
+export interface RequestMeta {
+  ip: string | null;
+  userAgent: string | null;
+  country: string | null;
+  requestId: string | null;
+}
+
+export class AuditLog {
+  readonly #store: AuditLogStore;
+  readonly #meta: RequestMeta;
+  readonly #waitUntil: (promise: Promise<unknown>) => void;
+
+  constructor(store: AuditLogStore, meta: RequestMeta, waitUntil: (promise: Promise<unknown>) => void) {
+    this.#store = store;
+    this.#meta = meta;
+    this.#waitUntil = waitUntil;
+  }
+
+  record(event: AuditEvent, userId: string | null, details: Record<string, unknown> = {}, now = Date.now()): void {
+    const write = this.#store
+      .insert({ createdAt: now, event, userId, ...this.#meta, details })
+      .catch((error: unknown) =>
+        logEvent("error", "audit_write_failed", {
+          request_id: this.#meta.requestId,
+          audit_event: event,
+          error: String(error),
+        }),
+      );
+    this.#waitUntil(write);
+  }
+}

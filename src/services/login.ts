@@ -1,0 +1,150 @@
+/**
+ * @module services/login
+ * Password login with its abuse protections, in the order they must run:
+ *  1. reserve an attempt against the account's failure budget (per normalized
+ *     email, counted whether or not the account exists, so a lock reveals nothing);
+ *  2. demand a CAPTCHA once the account or the IP has failed often enough;
+ *  3. check the password (same work for every kind of failure);
+ *  4. settle the reservation, audit, and for a new device tell the owner.
+ * A lock refuses even the correct password: the point is to stop guessing.
+ */
+
+import type { AttemptPolicy } from "../durable/rate-limiter";
+import { AuthError, invalidCredentials } from "../errors";
+import type { AuditLogStore } from "../storage/audit-log";
+import type { RateLimiterClient } from "../storage/rate-limiter";
+import type { AccountService } from "./accounts";
+import type { AuditLog } from "./audit";
+import type { CaptchaVerifier } from "./captcha";
+import { deviceLabel } from "./device";
+import { normalizeEmail } from "./email";
+import { logEvent } from "./log";
+import { newDeviceMail } from "./mail-templates";
+import type { Mailer } from "./mailer";
+import type { SessionService, TokenResponse } from "./sessions";
+
+export interface LoginRequest {
+  email: string;
+  password: string;
+  captchaToken?: string;
+  ip: string | null;
+  userAgent: string | null;
+  country: string | null;
+}
+
+export interface LoginSettings {
+  lockout: AttemptPolicy;
+  captcha: { verifier: CaptchaVerifier | null; afterFailures: number };
+  publicUrl: string;
+}
+
+export function accountKey(email: string): string {
+  return `login:acct:${normalizeEmail(email)}`;
+}
+
+export function ipFailureKey(ip: string | null): string {
+  return `login:ipfail:${ip ?? "unknown"}`;
+}
+
+export class LoginService {
+  readonly #accounts: AccountService;
+  readonly #sessions: SessionService;
+  readonly #limiter: RateLimiterClient;
+  readonly #devices: AuditLogStore;
+  readonly #mailer: Mailer;
+  readonly #settings: LoginSettings;
+
+  constructor(
+    accounts: AccountService,
+    sessions: SessionService,
+    limiter: RateLimiterClient,
+    devices: AuditLogStore,
+    mailer: Mailer,
+    settings: LoginSettings,
+  ) {
+    this.#accounts = accounts;
+    this.#sessions = sessions;
+    this.#limiter = limiter;
+    this.#devices = devices;
+    this.#mailer = mailer;
+    this.#settings = settings;
+  }
+
+  async login(request: LoginRequest, audit: AuditLog, now: number): Promise<TokenResponse> {
+    const { lockout, captcha } = this.#settings;
+    const key = accountKey(request.email);
+    const [attempt, ipFailures] = await Promise.all([
+      this.#limiter.reserveAttempt(key, lockout, now),
+      captcha.verifier ? this.#limiter.peekTally(ipFailureKey(request.ip), lockout.windowMs, now) : 0,
+    ]);
+    if (!attempt.allowed || attempt.reservationId === null) {
+      audit.record("login_locked", null, { account_key: key, locked: attempt.locked }, now);
+      throw tooManyRequests(attempt.retryAfterMs);
+    }
+    const reservation = attempt.reservationId;
+    const settle = (outcome: "success" | "failure" | "abandon") =>
+      this.#limiter.settleAttempt(key, lockout, reservation, outcome, now);
+
+    try {
+      if (captcha.verifier && Math.max(attempt.failures, ipFailures) >= captcha.afterFailures) {
+        const solved = request.captchaToken ? await captcha.verifier.verify(request.captchaToken, request.ip) : false;
+        if (!solved) {
+          audit.record("captcha_failed", null, { account_key: key, token_present: Boolean(request.captchaToken) }, now);
+          throw new AuthError(
+            401,
+            "captcha_required",
+            "too many failed attempts: solve the CAPTCHA and send its token as captcha_token",
+          );
+        }
+      }
+      const check = await this.#accounts.checkCredentials(request.email, request.password, now);
+      if (!check.ok) {
+        await Promise.all([settle("failure"), this.#limiter.tally(ipFailureKey(request.ip), lockout.windowMs, now)]);
+        audit.record("login_failed", check.userId, { reason: check.reason }, now);
+        throw invalidCredentials();
+      }
+      await settle("success");
+      const { user } = check;
+      if (user.email_verified_at === null) {
+        audit.record("login_failed", user.id, { reason: "email_not_verified" }, now);
+        throw new AuthError(403, "email_not_verified", "verify your email address before logging in");
+      }
+      const tokens = await this.#sessions.start(user, now);
+      audit.record("login_succeeded", user.id, {}, now);
+      await this.#noticeDevice(user.id, user.email, request, audit, now);
+      return tokens;
+    } catch (error) {
+      // Anything but a settled outcome (CAPTCHA missing, storage error) gives the
+      // reservation back: it neither counts as a failure nor blocks the budget.
+      if (
+        !(error instanceof AuthError && (error.code === "invalid_credentials" || error.code === "email_not_verified"))
+      ) {
+        await settle("abandon").catch(() => {});
+      }
+      throw error;
+    }
+  }
+
+  /** Mails the owner when a login comes from a device not seen before (but not for their very first one). */
+  async #noticeDevice(userId: string, email: string, request: LoginRequest, audit: AuditLog, now: number) {
+    const device = deviceLabel(request.userAgent, request.country);
+    try {
+      const hadDevices = (await this.#devices.countDevices(userId)) > 0;
+      const isNew = await this.#devices.rememberDevice(userId, device, now);
+      if (isNew && hadDevices) {
+        audit.record("new_device_login", userId, { device }, now);
+        await this.#mailer.send(newDeviceMail(email, this.#settings.publicUrl, device, request.ip, now));
+      }
+    } catch (error) {
+      // The login itself succeeded; a failed notice is logged, not surfaced.
+      logEvent("error", "new_device_notice_failed", { user_id: userId, error: String(error) });
+    }
+  }
+}
+
+export function tooManyRequests(retryAfterMs: number): AuthError {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new AuthError(429, "too_many_requests", "too many attempts; try again later", {
+    headers: { "Retry-After": String(seconds) },
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * @module storage/audit-log
+ * D1 access to `audit_log` and `known_devices`.
+ */
+
+export interface AuditRecord {
+  createdAt: number;
+  event: string;
+  userId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  country: string | null;
+  requestId: string | null;
+  details: Record<string, unknown>;
+}
+
+export interface AuditRow {
+  id: number;
+  created_at: number;
+  event: string;
+  user_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  country: string | null;
+  request_id: string | null;
+  details: string;
+}
+
+export class AuditLogStore {
+  readonly #db: D1Database;
+
+  constructor(db: D1Database) {
+    this.#db = db;
+  }
+
+  async insert(record: AuditRecord): Promise<void> {
+    await this.#db
+      .prepare(
+        `INSERT INTO audit_log (created_at, event, user_id, ip, user_agent, country, request_id, details)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .bind(
+        record.createdAt,
+        record.event,
+        record.userId,
+        record.ip,
+        record.userAgent?.slice(0, 512) ?? null,
+        record.country,
+        record.requestId,
+        JSON.stringify(record.details),
+      )
+      .run();
+  }
+
+  async listForUser(userId: string, limit = 100): Promise<AuditRow[]> {
+    const { results } = await this.#db
+      .prepare("SELECT * FROM audit_log WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?")
+      .bind(userId, limit)
+      .all<AuditRow>();
+    return results;
+  }
+
+  /** Deletes rows older than `before`; returns how many went. */
+  async pruneBefore(before: number): Promise<number> {
+    const result = await this.#db.prepare("DELETE FROM audit_log WHERE created_at < ?").bind(before).run();
+    return result.meta.changes;
+  }
+
+  /** Records a device for a user; true when it had not been seen before. */
+  async rememberDevice(userId: string, device: string, now: number): Promise<boolean> {
+    const inserted = await this.#db
+      .prepare(
+        `INSERT INTO known_devices (user_id, device, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (user_id, device) DO NOTHING`,
+      )
+      .bind(userId, device, now, now)
+      .run();
+    if (inserted.meta.changes === 1) return true;
+    await this.#db
+      .prepare("UPDATE known_devices SET last_seen_at = ? WHERE user_id = ? AND device = ?")
+      .bind(now, userId, device)
+      .run();
+    return false;
+  }
+
+  async countDevices(userId: string): Promise<number> {
+    const row = await this.#db
+      .prepare("SELECT COUNT(*) AS n FROM known_devices WHERE user_id = ?")
+      .bind(userId)
+      .first<{ n: number }>();
+    return row?.n ?? 0;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * @module storage/rate-limiter
+ * The Worker's side of the RateLimiter Durable Object: one object per key,
+ * called over RPC. If the object cannot be reached, every call throws
+ * 503 temporarily_unavailable: credential endpoints fail closed, because an
+ * outage of the limiter must not become an unlimited guessing window.
+ */
+import type {
+  AttemptDecision,
+  AttemptOutcome,
+  AttemptPolicy,
+  RateDecision,
+  RateLimiter,
+  RatePolicy,
+} from "../durable/rate-limiter";
+import { AuthError } from "../errors";
+
+export class RateLimiterClient {
+  readonly #namespace: DurableObjectNamespace<RateLimiter>;
+
+  constructor(namespace: DurableObjectNamespace<RateLimiter>) {
+    this.#namespace = namespace;
+  }
+
+  consume(key: string, policy: RatePolicy, now: number): Promise<RateDecision> {
+    return this.#call(key, (stub) => stub.consume(policy, now));
+  }
+
+  reserveAttempt(key: string, policy: AttemptPolicy, now: number): Promise<AttemptDecision> {
+    return this.#call(key, (stub) => stub.reserveAttempt(policy, now));
+  }
+
+  settleAttempt(key: string, policy: AttemptPolicy, reservationId: string, outcome: AttemptOutcome, now: number) {
+    return this.#call(key, (stub) => stub.settleAttempt(policy, reservationId, outcome, now));
+  }
+
+  tally(key: string, windowMs: number, now: number): Promise<number> {
+    return this.#call(key, (stub) => stub.tally(windowMs, now));
+  }
+
+  peekTally(key: string, windowMs: number, now: number): Promise<number> {
+    return this.#call(key, (stub) => stub.peekTally(windowMs, now));
+  }
+
+  reset(key: string): Promise<void> {
+    return this.#call(key, (stub) => stub.reset());
+  }
+
+  async #call<T>(key: string, call: (stub: DurableObjectStub<RateLimiter>) => Promise<T>): Promise<T> {
+    try {
+      return await call(this.#namespace.get(this.#namespace.idFromName(key)));
+    } catch (error) {
+      throw new AuthError(503, "temporarily_unavailable", "the service is temporarily unavailable; try again shortly", {
+        cause: error,
+        headers: { "Retry-After": "5" },
+      });
+    }
+  }
+}
