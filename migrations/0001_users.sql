@@ -24,6 +24,11 @@ CREATE TABLE email_verification_tokens (
   -- SHA-256 (hex) of the token mailed to the user; the token itself is never stored.
   token_hash TEXT PRIMARY KEY,
   user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  -- The password chosen at the signup that sent this token, applied only when
+  -- the token is used. A repeated signup for a still-unverified address thus
+  -- cannot leave the first signer's password on the account that the address
+  -- owner verifies (account pre-hijacking). NULL: keep the user's hash.
+  password_hash TEXT,
   expires_at INTEGER NOT NULL,
   used_at INTEGER,
   created_at INTEGER NOT NULL

@@ -58,6 +58,7 @@ const schema = z
     PUBLIC_URL: z.url(),
     ACCESS_TOKEN_AUDIENCE: z.string().min(1),
     ACCESS_TOKEN_TTL_SECONDS: seconds(600, 60, 86_400),
+    ACCESS_TOKEN_CLIENT_ID: z.string().min(1).default("edgelock"),
     REFRESH_TOKEN_TTL_SECONDS: seconds(2_592_000, 60, 31_536_000),
     REFRESH_TOKEN_MAX_AGE_SECONDS: seconds(7_776_000, 60, 31_536_000),
     REFRESH_REUSE_GRACE_SECONDS: seconds(10, 0, 60),
@@ -109,6 +110,14 @@ const schema = z
       // verification mail would silently never arrive.
       ctx.addIssue({ code: "custom", path: ["MAIL_TRANSPORT"], message: "outbox is for development and tests only" });
     }
+    if (env.ENVIRONMENT === "production" && env.REQUIRE_EMAIL_VERIFICATION && env.MAIL_TRANSPORT !== "resend") {
+      // Verification links would never reach anyone: refuse to run half-configured.
+      ctx.addIssue({
+        code: "custom",
+        path: ["MAIL_TRANSPORT"],
+        message: "must be a delivering transport (resend) in production while REQUIRE_EMAIL_VERIFICATION=true",
+      });
+    }
     if (env.REFRESH_TOKEN_MAX_AGE_SECONDS < env.REFRESH_TOKEN_TTL_SECONDS) {
       ctx.addIssue({
         code: "custom",
@@ -125,7 +134,7 @@ export interface Config {
   environment: RawConfig["ENVIRONMENT"];
   issuer: string;
   publicUrl: string;
-  accessToken: { audience: string; ttlSeconds: number };
+  accessToken: { audience: string; ttlSeconds: number; clientId: string };
   refreshToken: { ttlSeconds: number; maxAgeSeconds: number; reuseGraceSeconds: number };
   verificationTokenTtlSeconds: number;
   requireEmailVerification: boolean;
@@ -178,7 +187,11 @@ export function parseConfig(env: Record<string, unknown>): Config {
     environment: raw.ENVIRONMENT,
     issuer: raw.ISSUER,
     publicUrl: raw.PUBLIC_URL.replace(/\/+$/, ""),
-    accessToken: { audience: raw.ACCESS_TOKEN_AUDIENCE, ttlSeconds: raw.ACCESS_TOKEN_TTL_SECONDS },
+    accessToken: {
+      audience: raw.ACCESS_TOKEN_AUDIENCE,
+      ttlSeconds: raw.ACCESS_TOKEN_TTL_SECONDS,
+      clientId: raw.ACCESS_TOKEN_CLIENT_ID,
+    },
     refreshToken: {
       ttlSeconds: raw.REFRESH_TOKEN_TTL_SECONDS,
       maxAgeSeconds: raw.REFRESH_TOKEN_MAX_AGE_SECONDS,

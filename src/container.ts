@@ -42,6 +42,7 @@ export async function buildContainer(env: Env): Promise<Container> {
   const outbox = new MailOutboxStore(env.DB);
   const accessTokenSettings: AccessTokenSettings = {
     issuer: config.issuer,
+    clientId: config.accessToken.clientId,
     audience: config.accessToken.audience,
     ttlSeconds: config.accessToken.ttlSeconds,
   };
@@ -73,6 +74,6 @@ function buildMailer(config: Config, outbox: MailOutboxStore): Mailer {
       // config.ts guarantees the key is present for this transport.
       return new ResendMailer(config.mail.resendApiKey ?? "", config.mail.from);
     case "log":
-      return new LogMailer();
+      return new LogMailer({ includeBodies: config.environment !== "production" });
   }
 }

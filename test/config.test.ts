@@ -48,11 +48,15 @@ describe("configuration", () => {
       /MAIL_TRANSPORT/,
     );
     expect(() => parseConfig({ ...env, MAIL_TRANSPORT: "resend" })).toThrow(/RESEND_API_KEY/);
+    // Verification links must be delivered in production; logging them would leak credentials.
+    expect(() => parseConfig({ ...env, ENVIRONMENT: "production", MAIL_TRANSPORT: "log" })).toThrow(/MAIL_TRANSPORT/);
+    const quiet = { ...env, ENVIRONMENT: "production", MAIL_TRANSPORT: "log", REQUIRE_EMAIL_VERIFICATION: "false" };
+    expect(parseConfig(quiet).mail.transport).toBe("log");
   });
 
   it("reads the environment once per env object", () => {
     expect(getConfig(env)).toBe(getConfig(env));
-    expect(getConfig(env).accessToken).toEqual({ audience: "https://api.test", ttlSeconds: 600 });
+    expect(getConfig(env).accessToken).toEqual({ audience: "https://api.test", ttlSeconds: 600, clientId: "edgelock" });
   });
 });
 

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { BASE, bearer, expectError, login, newSession, postJson, send } from "./helpers";
 
@@ -27,6 +28,42 @@ describe("POST /auth/logout", () => {
     const next = (await refreshed.json()) as { access_token: string; refresh_token: string };
     expect((await logout(next.access_token)).status).toBe(204);
     await expectError(await postJson("/auth/refresh", { refresh_token: next.refresh_token }), 400, "invalid_grant");
+  });
+
+  it("kills every access token of the session, not only the one presented", async () => {
+    const session = await newSession();
+    const refreshed = await postJson("/auth/refresh", { refresh_token: session.refresh_token });
+    const later = (await refreshed.json()) as { access_token: string };
+    expect((await logout(session.access_token)).status).toBe(204);
+    await expectError(await me(later.access_token), 401, "invalid_token");
+  });
+
+  it("keeps a revoked token revoked through the verifiers' clock tolerance after exp", async () => {
+    const session = await newSession();
+    expect((await logout(session.access_token)).status).toBe(204);
+    const { getConfig } = await import("../src/config");
+    const { getSigningKeys } = await import("../src/services/signing-keys");
+    const { verifyAccessToken } = await import("../src/services/access-tokens");
+    const { RevocationStore } = await import("../src/storage/revocation");
+    const config = getConfig(env);
+    const keys = await getSigningKeys(config.signingKeys);
+    const settings = {
+      issuer: config.issuer,
+      clientId: "edgelock",
+      audience: config.accessToken.audience,
+      ttlSeconds: 600,
+    };
+    const claims = JSON.parse(atob(session.access_token.split(".")[1] ?? "")) as { exp: number };
+    // 10 s after exp the token is still inside the 30 s tolerance: it must still read as revoked.
+    await expect(
+      verifyAccessToken(
+        session.access_token,
+        keys,
+        settings,
+        new RevocationStore(env.TOKENS),
+        (claims.exp + 10) * 1000,
+      ),
+    ).rejects.toMatchObject({ code: "invalid_token", message: "the access token has been revoked" });
   });
 
   it("leaves the user's other sessions alive", async () => {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { LogMailer } from "../src/services/mailer";
 import { BASE, expectError, freshEmail, jsonRequest, PASSWORD, send, sendWithEnv } from "./helpers";
 
 afterEach(() => {
@@ -55,6 +56,17 @@ describe("mail transports", () => {
   });
 });
 
+describe("log transport in production", () => {
+  it("logs recipient and subject but never the body (it holds credentials)", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    const message = { to: "ada@example.com", subject: "Confirm", text: "secret-link", html: "<p>secret-link</p>" };
+    await new LogMailer({ includeBodies: false }).send(message);
+    const line = String(log.mock.calls.at(-1)?.[0]);
+    expect(JSON.parse(line)).toMatchObject({ event: "mail", to: "ada@example.com", subject: "Confirm" });
+    expect(line).not.toContain("secret-link");
+  });
+});
+
 describe("GET /_dev/outbox", () => {
   it("lists a recipient's mail as {to, subject, text, html, created_at}", async () => {
     const email = freshEmail();
@@ -72,7 +84,7 @@ describe("GET /_dev/outbox", () => {
 
   it("does not exist in production", async () => {
     const response = await sendWithEnv(
-      { ENVIRONMENT: "production", MAIL_TRANSPORT: "log" },
+      { ENVIRONMENT: "production", MAIL_TRANSPORT: "resend", RESEND_API_KEY: "re_test_key" },
       new Request(`${BASE}/_dev/outbox?to=a@example.com`),
     );
     await expectError(response, 404, "not_found");

@@ -1,9 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../src/crypto/digest";
-import { RefreshTokenService } from "../src/services/refresh-tokens";
+import { RefreshTokenService, type ReuseEvent } from "../src/services/refresh-tokens";
 import { RefreshTokenStore } from "../src/storage/refresh-tokens";
 import { expectError, jsonRequest, newSession, postJson, sendWithEnv, type TokenResponse } from "./helpers";
+
+const allowAll = { authorize: async () => null };
 
 async function refresh(refreshToken: string): Promise<Response> {
   return postJson("/auth/refresh", { refresh_token: refreshToken });
@@ -74,15 +76,16 @@ describe("POST /auth/refresh", () => {
     });
     const t0 = Date.now();
     const { token } = await service.startFamily("user-clock", t0);
-    const next = await service.rotate(token, t0);
-    const inWindow = await service.rotate(token, t0 + 10_000);
+    const next = await service.rotate(token, t0, allowAll);
+    const inWindow = await service.rotate(token, t0 + 10_000, allowAll);
     expect(inWindow.token).toBe(next.token);
     const reuses: string[] = [];
-    await expect(service.rotate(token, t0 + 10_001, (e) => reuses.push(e.familyId))).rejects.toMatchObject({
+    const onReuse = (e: ReuseEvent) => reuses.push(e.familyId);
+    await expect(service.rotate(token, t0 + 10_001, { ...allowAll, onReuse })).rejects.toMatchObject({
       code: "invalid_grant",
     });
     expect(reuses).toEqual([next.familyId]);
-    await expect(service.rotate(next.token, t0 + 10_002)).rejects.toMatchObject({ code: "invalid_grant" });
+    await expect(service.rotate(next.token, t0 + 10_002, allowAll)).rejects.toMatchObject({ code: "invalid_grant" });
   });
 
   it("refuses a token past its expiry even while KV still holds it", async () => {
@@ -93,11 +96,13 @@ describe("POST /auth/refresh", () => {
     });
     const t0 = Date.now();
     const { token } = await service.startFamily("user-expiry", t0);
-    await expect(service.rotate(token, t0 + 60_001)).rejects.toMatchObject({ code: "invalid_grant" });
-    // The sliding lifetime never passes the family's absolute cap.
-    const a = await service.rotate(token, t0 + 50_000);
-    const b = await service.rotate(a.token, t0 + 100_000);
-    await expect(service.rotate(b.token, t0 + 120_001)).rejects.toMatchObject({ code: "invalid_grant" });
+    await expect(service.rotate(token, t0 + 60_001, allowAll)).rejects.toMatchObject({ code: "invalid_grant" });
+    const a = await service.rotate(token, t0 + 50_000, allowAll);
+    const b = await service.rotate(a.token, t0 + 100_000, allowAll);
+    // The sliding lifetime (60 s from t0 + 100 s) is cut at the family's absolute cap (t0 + 120 s).
+    const record = await new RefreshTokenStore(env.TOKENS).getToken(await sha256Hex(b.token), t0 + 100_000);
+    expect(record?.expires_at).toBe(t0 + 120_000);
+    await expect(service.rotate(b.token, t0 + 120_001, allowAll)).rejects.toMatchObject({ code: "invalid_grant" });
   });
 
   it("refuses unknown, malformed and missing refresh tokens", async () => {
@@ -106,10 +111,41 @@ describe("POST /auth/refresh", () => {
     await expectError(await postJson("/auth/refresh", {}), 400, "invalid_request");
   });
 
-  it("refuses the refresh token of a user disabled since", async () => {
+  it("refuses the refresh token of a user disabled since, without spending it", async () => {
     const session = await newSession();
     await env.DB.prepare("UPDATE users SET disabled_at = ? WHERE id = ?").bind(Date.now(), session.user.id).run();
     await expectError(await refresh(session.refresh_token), 400, "invalid_grant");
+    const stored = await new RefreshTokenStore(env.TOKENS).getToken(await sha256Hex(session.refresh_token), Date.now());
+    expect(stored?.spent_at).toBeUndefined();
+    // Re-enabled, the same token works: the refusal changed nothing.
+    await env.DB.prepare("UPDATE users SET disabled_at = NULL WHERE id = ?").bind(session.user.id).run();
+    await refreshOk(session.refresh_token);
+  });
+
+  it("cannot be forked by an exchange that read a stale (unspent) copy of a token", async () => {
+    const store = new RefreshTokenStore(env.TOKENS);
+    const settings = { ttlSeconds: 3600, maxAgeSeconds: 7200, reuseGraceSeconds: 10 };
+    const service = new RefreshTokenService(store, settings);
+    const t0 = Date.now();
+    const { token } = await service.startFamily("user-stale", t0);
+    const staleCopy = await store.getToken(await sha256Hex(token), t0);
+    const s1 = await service.rotate(token, t0, allowAll);
+    const s2 = await service.rotate(s1.token, t0 + 1000, allowAll);
+    // Another location, its KV view still from before the first exchange, exchanges the token again.
+    const stale = new RefreshTokenService(
+      {
+        getToken: async (hash, now) => (hash === (await sha256Hex(token)) ? staleCopy : store.getToken(hash, now)),
+        putToken: (hash, record, now) => store.putToken(hash, record, now),
+        getFamily: (id, now) => store.getFamily(id, now),
+        putFamily: (id, record, now) => store.putFamily(id, record, now),
+      },
+      settings,
+    );
+    const replayed = await stale.rotate(token, t0 + 2000, allowAll);
+    expect(replayed.token).toBe(s1.token);
+    // s1 is still spent (not reset by the stale writer), and its successor is still s2: one chain.
+    expect((await service.rotate(s1.token, t0 + 5000, allowAll)).token).toBe(s2.token);
+    await expect(service.rotate(s1.token, t0 + 20_000, allowAll)).rejects.toMatchObject({ code: "invalid_grant" });
   });
 
   it("does not accept an access token as a refresh token", async () => {

@@ -11,6 +11,7 @@ import {
   sendWithEnv,
   signupAndVerify,
   userRow,
+  verificationTokenFrom,
 } from "./helpers";
 
 describe("POST /auth/signup", () => {
@@ -48,6 +49,29 @@ describe("POST /auth/signup", () => {
       "Someone tried to sign up with your address",
     ]);
     expect(mails[1]?.text).not.toMatch(/token=/);
+  });
+
+  it("cannot pre-hijack an unverified address: the owner's own link installs the owner's password", async () => {
+    const email = freshEmail("victim");
+    // An attacker signs up first with the victim's address and a password of their choosing.
+    await postJson("/auth/signup", { email, password: "attacker chosen password" });
+    // The victim signs up too: same 202, and a fresh verification mail (not just a notice).
+    const again = await postJson("/auth/signup", { email, password: PASSWORD });
+    expect(again.status).toBe(202);
+    const mails = await outbox(email);
+    expect(mails.map((m) => m.subject)).toEqual(["Confirm your email address", "Confirm your email address"]);
+    const [attackersLink, victimsLink] = mails.map(verificationTokenFrom);
+    // The victim uses the link from their own signup.
+    expect((await postJson("/auth/verify-email", { token: victimsLink })).status).toBe(200);
+    await login(email);
+    await expectError(
+      await postJson("/auth/login", { email, password: "attacker chosen password" }),
+      401,
+      "invalid_credentials",
+    );
+    // The attacker's earlier link died with the verification.
+    await expectError(await postJson("/auth/verify-email", { token: attackersLink }), 400, "invalid_grant");
+    await login(email);
   });
 
   it("normalizes the email: case, surrounding spaces and Unicode form make one account", async () => {

@@ -80,6 +80,7 @@ describe("access tokens", () => {
     expect(payload.exp).toBe((payload.iat ?? 0) + 600);
     expect(typeof payload.jti).toBe("string");
     expect(typeof payload.sid).toBe("string");
+    expect(payload.client_id).toBe("edgelock"); // RFC 9068 §2.2
   });
 
   it("GET /auth/me answers the user for a valid token", async () => {
@@ -99,6 +100,7 @@ describe("access tokens", () => {
     const session = await newSession();
     const response = await send(`${BASE}/auth/me?access_token=${session.access_token}`);
     await expectError(response, 400, "invalid_request");
+    expect(response.headers.get("WWW-Authenticate")).toContain('error="invalid_request"');
     const both = await me(session.access_token, `${BASE}/auth/me?access_token=${session.access_token}`);
     await expectError(both, 400, "invalid_request");
   });
@@ -167,5 +169,7 @@ describe("access tokens", () => {
     await expectError(await me("not.a.jwt"), 401, "invalid_token");
     const basic = await send(new Request(`${BASE}/auth/me`, { headers: { Authorization: "Basic dXNlcjpwYXNz" } }));
     await expectError(basic, 401, "invalid_token");
+    // No Bearer credentials at all: the bare challenge of RFC 6750 §3.1.
+    expect(basic.headers.get("WWW-Authenticate")).toBe('Bearer realm="edgelock"');
   });
 });

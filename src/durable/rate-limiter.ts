@@ -35,7 +35,7 @@ export interface RateDecision {
 }
 
 export interface AttemptPolicy {
-  /** Failures allowed per window before the lock starts. */
+  /** Failures allowed before the lock starts; they are forgotten after `windowMs` without a failure. */
   maxFailures: number;
   windowMs: number;
   /** First lock duration; each further failure while over budget doubles it. */
@@ -63,7 +63,7 @@ interface State {
   tally?: { count: number; windowStart: number };
   attempts?: {
     failures: number;
-    windowStart: number;
+    lastFailureAt: number;
     lockedUntil: number;
     lockLevel: number;
     reservations: Record<string, number>;
@@ -147,9 +147,9 @@ export class RateLimiter extends DurableObject<Env> {
       attempts.failures = 0;
       attempts.lockLevel = 0;
       attempts.lockedUntil = 0;
-      attempts.windowStart = now;
     } else if (outcome === "failure") {
       attempts.failures += 1;
+      attempts.lastFailureAt = now;
       if (attempts.failures >= policy.maxFailures) {
         attempts.lockedUntil = now + Math.min(policy.baseLockMs * 2 ** attempts.lockLevel, policy.maxLockMs);
         attempts.lockLevel += 1;
@@ -189,27 +189,26 @@ export class RateLimiter extends DurableObject<Env> {
   }
 
   #attempts(state: State, policy: AttemptPolicy, now: number): NonNullable<State["attempts"]> {
-    state.attempts ??= { failures: 0, windowStart: now, lockedUntil: 0, lockLevel: 0, reservations: {} };
+    state.attempts ??= { failures: 0, lastFailureAt: 0, lockedUntil: 0, lockLevel: 0, reservations: {} };
     const attempts = state.attempts;
     for (const [id, expiresAt] of Object.entries(attempts.reservations)) {
       if (expiresAt <= now) delete attempts.reservations[id];
     }
-    // A quiet window (no failure for `windowMs`, no lock running) forgets the failures and the backoff level.
-    if (attempts.lockedUntil <= now && now - attempts.windowStart >= policy.windowMs && attempts.failures > 0) {
-      const lastActivity = Math.max(attempts.windowStart, attempts.lockedUntil);
-      if (now - lastActivity >= policy.windowMs) {
-        attempts.failures = 0;
-        attempts.lockLevel = 0;
-        attempts.windowStart = now;
-      }
+    // A quiet window (no failure for `windowMs`, no lock running) forgets the
+    // failures and the backoff level: a lock is never permanent.
+    // The quiet time counts from the end of the last lock, so a long lock does not
+    // wipe the backoff level the moment it runs out.
+    const quietSince = Math.max(attempts.lastFailureAt, attempts.lockedUntil);
+    if (attempts.failures > 0 && now - quietSince >= policy.windowMs) {
+      attempts.failures = 0;
+      attempts.lockLevel = 0;
     }
-    if (attempts.failures === 0) attempts.windowStart = now;
     return attempts;
   }
 
   #attemptsIdleAt(attempts: NonNullable<State["attempts"]>, policy: AttemptPolicy): number {
     return Math.max(
-      attempts.windowStart + policy.windowMs,
+      attempts.lastFailureAt + policy.windowMs,
       attempts.lockedUntil + policy.windowMs,
       ...Object.values(attempts.reservations),
     );

@@ -15,6 +15,8 @@ export const CLOCK_SKEW_SECONDS = 30;
 
 export interface AccessTokenSettings {
   issuer: string;
+  /** RFC 9068 `client_id`: the first-party client until OAuth clients exist. */
+  clientId: string;
   audience: string;
   ttlSeconds: number;
 }
@@ -28,6 +30,7 @@ export interface AccessTokenClaims extends JWTPayload {
   jti: string;
   /** The refresh-token family (session) this token was issued for. */
   sid?: string;
+  client_id?: string;
 }
 
 export interface IssuedAccessToken {
@@ -46,7 +49,7 @@ export async function issueAccessToken(
   // second as a logout-all must survive it, and the marker is rounded up.
   const iat = Math.max(Math.floor(now / 1000), subject.notBeforeSeconds);
   const jti = randomId();
-  const token = await new SignJWT({ sid: subject.sessionId })
+  const token = await new SignJWT({ sid: subject.sessionId, client_id: settings.clientId })
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, typ: ACCESS_TOKEN_TYP, kid: keys.signing.kid })
     .setIssuer(settings.issuer)
     .setAudience(settings.audience)
@@ -86,10 +89,12 @@ export async function verifyAccessToken(
       throw invalidToken("the access token is invalid");
     throw error;
   }
-  const [revoked, notBefore] = await Promise.all([
+  // Three independent KV reads, in parallel: the token, its session, its user.
+  const [jtiRevoked, sessionRevoked, notBefore] = await Promise.all([
     revocation.isJtiRevoked(claims.jti, now),
+    typeof claims.sid === "string" ? revocation.isSessionRevoked(claims.sid, now) : false,
     revocation.notBefore(claims.sub, now),
   ]);
-  if (revoked || claims.iat < notBefore) throw invalidToken("the access token has been revoked");
+  if (jtiRevoked || sessionRevoked || claims.iat < notBefore) throw invalidToken("the access token has been revoked");
   return claims;
 }

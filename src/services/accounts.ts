@@ -62,22 +62,30 @@ export class AccountService {
       return { kind: "created", user };
     }
     if (inserted) {
-      await this.#sendVerification(id, email, now);
+      await this.#sendVerification(id, email, null, now);
       return { kind: "verification_required", userId: id, existingAccount: false };
     }
-    // No enumeration: same answer as a new signup; the owner hears about it and
-    // the existing account (password included) stays exactly as it was. The
-    // lookup costs about what the new-account path's token insert costs.
-    await this.#sendMail(signupAttemptMail(email, this.#settings.publicUrl));
+    // No enumeration: the same answer as a new signup, and the existing account
+    // stays exactly as it is. A still-unverified account gets a new verification
+    // mail whose token carries this signup's password (applied only if that link
+    // is used); a verified one only tells its owner about the attempt.
     const existing = await this.#users.findByEmail(email);
+    if (existing && existing.email_verified_at === null) {
+      await this.#sendVerification(existing.id, email, passwordHash, now);
+    } else {
+      await this.#sendMail(signupAttemptMail(email, this.#settings.publicUrl));
+    }
     return { kind: "verification_required", userId: existing?.id ?? id, existingAccount: true };
   }
 
   async verifyEmail(token: string, now: number): Promise<UserRecord> {
-    const userId = await this.#verificationTokens.consume(await sha256Hex(token), now);
-    if (!userId) throw invalidGrant("the verification token is invalid, expired or already used");
-    await this.#users.markEmailVerified(userId, now);
-    const user = await this.#users.findById(userId);
+    const spent = await this.#verificationTokens.consume(await sha256Hex(token), now);
+    if (!spent) throw invalidGrant("the verification token is invalid, expired or already used");
+    await this.#users.completeVerification(spent.user_id, spent.password_hash, now);
+    // The address is proven: every other outstanding link for it dies, including
+    // any sent by someone else's signup attempt.
+    await this.#verificationTokens.deleteForUser(spent.user_id);
+    const user = await this.#users.findById(spent.user_id);
     if (!user) throw invalidGrant("the verification token is invalid, expired or already used");
     return user;
   }
@@ -110,10 +118,11 @@ export class AccountService {
     return { ok: true, user };
   }
 
-  async #sendVerification(userId: string, email: string, now: number): Promise<void> {
+  async #sendVerification(userId: string, email: string, pendingPasswordHash: string | null, now: number) {
     const token = randomToken(32);
     const ttl = this.#settings.verificationTokenTtlSeconds;
-    await this.#verificationTokens.insert(await sha256Hex(token), userId, now + ttl * 1000, now);
+    const tokenHash = await sha256Hex(token);
+    await this.#verificationTokens.insert({ tokenHash, userId, pendingPasswordHash, expiresAt: now + ttl * 1000, now });
     await this.#sendMail(verificationMail(email, this.#settings.publicUrl, token, ttl));
   }
 

@@ -2,7 +2,7 @@
  * @module services/mailer
  * Sends mail through the transport chosen by MAIL_TRANSPORT:
  *   outbox — kept in D1 for tests and developers (GET /_dev/outbox); never in production;
- *   log    — one structured log line per message (bodies included: development only);
+ *   log    — one structured log line per message (bodies only outside production);
  *   resend — Resend's REST API over fetch.
  */
 import type { MailOutboxStore } from "../storage/mail-outbox";
@@ -34,8 +34,16 @@ export class OutboxMailer implements Mailer {
 }
 
 export class LogMailer implements Mailer {
+  readonly #includeBodies: boolean;
+
+  /** Bodies hold verification links, which are credentials: log them only in development. */
+  constructor(options: { includeBodies: boolean }) {
+    this.#includeBodies = options.includeBodies;
+  }
+
   async send(message: MailMessage): Promise<void> {
-    logEvent("info", "mail", { to: message.to, subject: message.subject, text: message.text });
+    const body = this.#includeBodies ? { text: message.text } : {};
+    logEvent("info", "mail", { to: message.to, subject: message.subject, ...body });
   }
 }
 

@@ -41,6 +41,13 @@ export interface RotationResult extends IssuedRefreshToken {
   familyCreatedAt: number;
 }
 
+export interface RotationHooks<T> {
+  /** Decides whether the token's user may still refresh; throwing refuses without spending the token. */
+  authorize: (userId: string, familyCreatedAt: number) => Promise<T>;
+  /** Told about reuse after the grace window, so the caller can audit it. */
+  onReuse?: (event: ReuseEvent) => void;
+}
+
 /** Reported by `rotate` through `onReuse`, so the caller can log and audit it. */
 export interface ReuseEvent {
   familyId: string;
@@ -77,8 +84,11 @@ export class RefreshTokenService {
    * Spends `token` and returns its successor. Throws invalid_grant for unknown,
    * expired or revoked tokens, and for reuse after the grace window (after
    * revoking the family and calling `onReuse`).
+   *
+   * `authorize` runs after the token checks and before anything is written: if
+   * it throws (user disabled, logged out everywhere), the token is not spent.
    */
-  async rotate(token: string, now: number, onReuse: (event: ReuseEvent) => void = () => {}): Promise<RotationResult> {
+  async rotate<T>(token: string, now: number, hooks: RotationHooks<T>): Promise<RotationResult & { authorized: T }> {
     if (!token.startsWith(TOKEN_PREFIX) || !fromBase64url(token.slice(TOKEN_PREFIX.length))) {
       throw invalidGrant("the refresh token is invalid");
     }
@@ -93,18 +103,31 @@ export class RefreshTokenService {
       // old token or someone else holds a copy. We cannot tell which holder is
       // legitimate, so nobody keeps the family.
       await this.revokeFamily(record.family_id, record.user_id, now);
-      onReuse({ familyId: record.family_id, userId: record.user_id, spentAt: record.spent_at });
+      hooks.onReuse?.({ familyId: record.family_id, userId: record.user_id, spentAt: record.spent_at });
       throw invalidGrant("the refresh token has already been used");
     }
 
+    const authorized = await hooks.authorize(record.user_id, family.created_at);
     const successor = await deriveSuccessor(token, record.seed);
     if (record.spent_at === undefined) {
-      // First exchange: record the successor, then mark this token spent. A
-      // concurrent exchange that also saw "active" derives the very same successor.
-      await this.#storeToken(successor, record.family_id, record.user_id, family.expires_at, now);
+      // First exchange: record the successor, then mark this token spent. An
+      // exchange that raced us (or read a stale copy at another location) derives
+      // the very same successor and the very same successor record, so the
+      // family cannot fork into two live chains. An existing successor record
+      // is left alone, so its own spent state is never reset here.
+      const successorHash = await sha256Hex(successor);
+      if (!(await this.#store.getToken(successorHash, now))) {
+        await this.#store.putToken(successorHash, await this.#successorRecord(record, family.expires_at, now), now);
+      }
       await this.#store.putToken(tokenHash, { ...record, spent_at: now }, now);
     }
-    return { token: successor, familyId: record.family_id, userId: record.user_id, familyCreatedAt: family.created_at };
+    const result = {
+      token: successor,
+      familyId: record.family_id,
+      userId: record.user_id,
+      familyCreatedAt: family.created_at,
+    };
+    return { ...result, authorized };
   }
 
   /** Ends a family of `ownerId`'s: every token in it stops working. Someone else's family is left alone. */
@@ -122,16 +145,32 @@ export class RefreshTokenService {
   }
 
   async #storeToken(token: string, familyId: string, userId: string, familyExpiresAt: number, now: number) {
-    // Sliding expiry, never past the family's absolute cap.
-    const expiresAt = Math.min(now + this.#settings.ttlSeconds * 1000, familyExpiresAt);
     const record: RefreshTokenRecord = {
       family_id: familyId,
       user_id: userId,
       seed: randomToken(TOKEN_BYTES),
       issued_at: now,
-      expires_at: expiresAt,
+      expires_at: this.#expiry(familyExpiresAt, now),
     };
     await this.#store.putToken(await sha256Hex(token), record, now);
+  }
+
+  async #successorRecord(spent: RefreshTokenRecord, familyExpiresAt: number, now: number): Promise<RefreshTokenRecord> {
+    // The successor's seed follows from its predecessor's (which only KV holds),
+    // so every writer of this record writes the same seed.
+    const seed = base64url(await hmacSha256(spent.seed, "edgelock/refresh/successor-seed"));
+    return {
+      family_id: spent.family_id,
+      user_id: spent.user_id,
+      seed,
+      issued_at: now,
+      expires_at: this.#expiry(familyExpiresAt, now),
+    };
+  }
+
+  /** Sliding expiry, never past the family's absolute cap. */
+  #expiry(familyExpiresAt: number, now: number): number {
+    return Math.min(now + this.#settings.ttlSeconds * 1000, familyExpiresAt);
   }
 }
 

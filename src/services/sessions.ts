@@ -53,14 +53,23 @@ export class SessionService {
   }
 
   async refresh(refreshToken: string, now: number, onReuse?: (event: ReuseEvent) => void): Promise<TokenResponse> {
-    const rotated = await this.#refreshTokens.rotate(refreshToken, now, onReuse);
-    const user = await this.#users.findById(rotated.userId);
-    // D1 is the strongly consistent authority for "is this user still allowed":
-    // disabled accounts and families older than a logout-all are refused here.
-    if (!user || user.disabled_at !== null || rotated.familyCreatedAt < user.tokens_not_before) {
-      throw invalidGrant("the refresh token has been revoked");
-    }
-    return this.#respond(user, rotated.token, rotated.familyId, now);
+    const authorize = async (userId: string, familyCreatedAt: number): Promise<UserRecord> => {
+      const user = await this.#users.findById(userId);
+      // D1 is the strongly consistent authority for "is this user still allowed":
+      // disabled accounts and families older than a logout-all are refused here,
+      // before the token is spent.
+      if (!user || user.disabled_at !== null || familyCreatedAt < user.tokens_not_before) {
+        throw invalidGrant("the refresh token has been revoked");
+      }
+      return user;
+    };
+    const reused = (event: ReuseEvent) => {
+      // The family is dead; so are the access tokens it issued.
+      void this.#revocation.revokeSession(event.familyId, this.#accessTokenHorizon(now), now).catch(() => {});
+      onReuse?.(event);
+    };
+    const rotated = await this.#refreshTokens.rotate(refreshToken, now, { authorize, onReuse: reused });
+    return this.#respond(rotated.authorized, rotated.token, rotated.familyId, now);
   }
 
   /** Ends the session of `claims` (and of `refreshToken`, if it is the same user's) and revokes the access token. */
@@ -75,7 +84,9 @@ export class SessionService {
     }
     await Promise.all([
       ...[...families].map((familyId) => this.#refreshTokens.revokeFamily(familyId, claims.sub, now)),
-      this.#revocation.revokeJti(claims.jti, claims.exp * 1000, now),
+      ...(claims.sid ? [this.#revocation.revokeSession(claims.sid, this.#accessTokenHorizon(now), now)] : []),
+      // Kept past `exp` by the verifiers' clock tolerance: they still accept the token that long.
+      this.#revocation.revokeJti(claims.jti, (claims.exp + CLOCK_SKEW_SECONDS) * 1000, now),
     ]);
   }
 
@@ -85,11 +96,16 @@ export class SessionService {
     // minted in this very second before the call must die too. Tokens minted
     // after the call get iat >= the marker (see issueAccessToken).
     const notBeforeSeconds = Math.ceil(now / 1000);
-    const keepUntil = (notBeforeSeconds + this.#accessTokens.ttlSeconds + CLOCK_SKEW_SECONDS) * 1000;
+    const keepUntil = this.#accessTokenHorizon(notBeforeSeconds * 1000);
     await Promise.all([
       this.#users.raiseTokensNotBefore(userId, now, now),
       this.#revocation.setNotBefore(userId, notBeforeSeconds, keepUntil, now),
     ]);
+  }
+
+  /** When every access token issued up to `now` has expired, clock tolerance included. */
+  #accessTokenHorizon(now: number): number {
+    return now + (this.#accessTokens.ttlSeconds + CLOCK_SKEW_SECONDS + 1) * 1000;
   }
 
   async #respond(user: UserRecord, refreshToken: string, familyId: string, now: number): Promise<TokenResponse> {

@@ -2,6 +2,7 @@
  * @module storage/revocation
  * KV layout of the access-token revocation list (see docs/storage.md):
  *   revoked-jti:<jti>        -> { expires_at }                TTL: the token's remaining life
+ *   revoked-sid:<session id> -> { expires_at }                TTL: the longest access-token life
  *   not-before:<user id>     -> { not_before, expires_at }    TTL: the longest access-token life
  * Edge verifiers read these keys too, so their shape is part of the public contract.
  */
@@ -26,6 +27,15 @@ export class RevocationStore {
 
   revokeJti(jti: string, tokenExpiresAt: number, now: number): Promise<void> {
     return this.#records.put(`revoked-jti:${jti}`, { expires_at: tokenExpiresAt }, now);
+  }
+
+  async isSessionRevoked(sessionId: string, now: number): Promise<boolean> {
+    return (await this.#records.get(`revoked-sid:${sessionId}`, now)) !== null;
+  }
+
+  /** Every access token of the session (refresh family) dies; `keepUntil` is when the last of them expires. */
+  revokeSession(sessionId: string, keepUntil: number, now: number): Promise<void> {
+    return this.#records.put(`revoked-sid:${sessionId}`, { expires_at: keepUntil }, now);
   }
 
   async notBefore(userId: string, now: number): Promise<number> {

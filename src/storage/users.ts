@@ -59,10 +59,18 @@ export class UserStore {
       .run();
   }
 
-  async markEmailVerified(id: string, now: number): Promise<void> {
+  /**
+   * Marks the email verified and, if the token carried one, installs the password
+   * chosen at that signup. Only an unverified account changes: a verified one
+   * keeps its password whatever token is presented.
+   */
+  async completeVerification(id: string, pendingPasswordHash: string | null, now: number): Promise<void> {
     await this.#db
-      .prepare("UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?), updated_at = ? WHERE id = ?")
-      .bind(now, now, id)
+      .prepare(
+        `UPDATE users SET email_verified_at = ?, password_hash = COALESCE(?, password_hash), updated_at = ?
+         WHERE id = ? AND email_verified_at IS NULL`,
+      )
+      .bind(now, pendingPasswordHash, now, id)
       .run();
   }
 

@@ -10,29 +10,41 @@ export class VerificationTokenStore {
     this.#db = db;
   }
 
-  async insert(tokenHash: string, userId: string, expiresAt: number, now: number): Promise<void> {
+  async insert(token: {
+    tokenHash: string;
+    userId: string;
+    pendingPasswordHash: string | null;
+    expiresAt: number;
+    now: number;
+  }): Promise<void> {
     await this.#db
       .prepare(
-        "INSERT INTO email_verification_tokens (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)",
+        `INSERT INTO email_verification_tokens (token_hash, user_id, password_hash, expires_at, created_at)
+         VALUES (?, ?, ?, ?, ?)`,
       )
-      .bind(tokenHash, userId, expiresAt, now)
+      .bind(token.tokenHash, token.userId, token.pendingPasswordHash, token.expiresAt, token.now)
       .run();
   }
 
+  /** Deletes a user's verification tokens (the others die once one is used). */
+  async deleteForUser(userId: string): Promise<void> {
+    await this.#db.prepare("DELETE FROM email_verification_tokens WHERE user_id = ?").bind(userId).run();
+  }
+
   /**
-   * Spends the token and returns its user id, or null if it is unknown, used or
+   * Spends the token and returns its user id and pending password hash, or null if it is unknown, used or
    * expired. One UPDATE ... RETURNING does check and spend atomically, so two
    * concurrent requests with the same token cannot both succeed.
    */
-  async consume(tokenHash: string, now: number): Promise<string | null> {
+  async consume(tokenHash: string, now: number): Promise<{ user_id: string; password_hash: string | null } | null> {
     const row = await this.#db
       .prepare(
         `UPDATE email_verification_tokens SET used_at = ?
          WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?
-         RETURNING user_id`,
+         RETURNING user_id, password_hash`,
       )
       .bind(now, tokenHash, now)
-      .first<{ user_id: string }>();
-    return row?.user_id ?? null;
+      .first<{ user_id: string; password_hash: string | null }>();
+    return row ?? null;
   }
 }

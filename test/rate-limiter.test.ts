@@ -1,0 +1,139 @@
+// The RateLimiter Durable Object on its own, with an injected clock: no test waits.
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { AttemptPolicy, RateLimiter } from "../src/durable/rate-limiter";
+
+function limiter(label: string): DurableObjectStub<RateLimiter> {
+  return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`${label}:${crypto.randomUUID()}`));
+}
+
+const policy: AttemptPolicy = { maxFailures: 5, windowMs: 900_000, baseLockMs: 1000, maxLockMs: 900_000 };
+
+async function fail(stub: DurableObjectStub<RateLimiter>, now: number): Promise<void> {
+  const attempt = await stub.reserveAttempt(policy, now);
+  expect(attempt.allowed).toBe(true);
+  await stub.settleAttempt(policy, attempt.reservationId ?? "", "failure", now);
+}
+
+describe("RateLimiter: rate (GCRA)", () => {
+  it("allows `limit` requests per window, then refuses with the time to wait", async () => {
+    const stub = limiter("rate");
+    const t0 = 1_000_000;
+    const window = { limit: 3, windowMs: 60_000 };
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await stub.consume(window, t0));
+    expect(answers.map((a) => a.allowed)).toEqual([true, true, true, false]);
+    expect(answers.map((a) => a.remaining)).toEqual([2, 1, 0, 0]);
+    expect(answers[3]?.retryAfterMs).toBe(20_000);
+    expect((await stub.consume(window, t0 + 19_999)).allowed).toBe(false);
+    expect((await stub.consume(window, t0 + 20_000)).allowed).toBe(true);
+  });
+
+  it("refills completely after a quiet window", async () => {
+    const stub = limiter("rate");
+    const window = { limit: 2, windowMs: 60_000 };
+    await stub.consume(window, 0);
+    await stub.consume(window, 0);
+    expect((await stub.consume(window, 60_000)).remaining).toBe(1);
+  });
+});
+
+describe("RateLimiter: login attempts", () => {
+  it("locks after the 5th failure for 1 s, then doubles the lock with each failed probe", async () => {
+    const stub = limiter("acct");
+    const t0 = 5_000_000;
+    for (let i = 0; i < 5; i++) await fail(stub, t0);
+    const locked = await stub.reserveAttempt(policy, t0 + 999);
+    expect(locked).toMatchObject({ allowed: false, locked: true, retryAfterMs: 1 });
+    // After the lock: one probe; its failure locks for 2 s, then 4 s.
+    await fail(stub, t0 + 1000);
+    expect((await stub.reserveAttempt(policy, t0 + 2999)).allowed).toBe(false);
+    await fail(stub, t0 + 3000);
+    expect((await stub.reserveAttempt(policy, t0 + 3000)).retryAfterMs).toBe(4000);
+    expect((await stub.reserveAttempt(policy, t0 + 7000)).allowed).toBe(true);
+  });
+
+  it("never locks for longer than the cap", async () => {
+    const stub = limiter("acct");
+    let now = 0;
+    for (let i = 0; i < 20; i++) {
+      let attempt = await stub.reserveAttempt(policy, now);
+      while (!attempt.allowed) {
+        now += attempt.retryAfterMs;
+        attempt = await stub.reserveAttempt(policy, now);
+      }
+      await stub.settleAttempt(policy, attempt.reservationId ?? "", "failure", now);
+    }
+    // 20 failures: 2^14 s uncapped; capped at 15 minutes.
+    const decision = await stub.reserveAttempt(policy, now);
+    expect(decision).toMatchObject({ allowed: false, locked: true, retryAfterMs: 900_000 });
+  });
+
+  it("unlocks and forgets the failures after a quiet window", async () => {
+    const stub = limiter("acct");
+    for (let i = 0; i < 5; i++) await fail(stub, 0);
+    // Locked until 1 s; the quiet window counts from the end of the lock.
+    expect((await stub.reserveAttempt(policy, 1000 + policy.windowMs - 1)).failures).toBe(5);
+    const later = 1000 + policy.windowMs;
+    const decision = await stub.reserveAttempt(policy, later);
+    expect(decision).toMatchObject({ allowed: true, failures: 0 });
+  });
+
+  it("a success resets the failure count and the backoff", async () => {
+    const stub = limiter("acct");
+    for (let i = 0; i < 4; i++) await fail(stub, 0);
+    const ok = await stub.reserveAttempt(policy, 0);
+    await stub.settleAttempt(policy, ok.reservationId ?? "", "success", 0);
+    expect((await stub.reserveAttempt(policy, 0)).failures).toBe(0);
+  });
+
+  it("counts pending reservations, so concurrent attempts cannot overshoot the budget", async () => {
+    const stub = limiter("acct");
+    const decisions = await Promise.all(Array.from({ length: 20 }, () => stub.reserveAttempt(policy, 0)));
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(5);
+  });
+
+  it("gives back an abandoned reservation, and expires one that was never settled", async () => {
+    const stub = limiter("acct");
+    const held = await Promise.all(Array.from({ length: 5 }, () => stub.reserveAttempt(policy, 0)));
+    expect((await stub.reserveAttempt(policy, 0)).allowed).toBe(false);
+    await stub.settleAttempt(policy, held[0]?.reservationId ?? "", "abandon", 0);
+    expect((await stub.reserveAttempt(policy, 0)).allowed).toBe(true);
+    // The other four were never settled (say, the Worker died): after 30 s they stop counting.
+    expect((await stub.reserveAttempt(policy, 30_000)).allowed).toBe(true);
+  });
+
+  it("reset() forgets a lock (a completed password reset unlocks)", async () => {
+    const stub = limiter("acct");
+    for (let i = 0; i < 5; i++) await fail(stub, 0);
+    await stub.reset();
+    expect((await stub.reserveAttempt(policy, 1)).allowed).toBe(true);
+  });
+});
+
+describe("RateLimiter: housekeeping", () => {
+  it("persists across requests and deletes idle state from its alarm", async () => {
+    const stub = limiter("idle");
+    await stub.consume({ limit: 5, windowMs: 1 }, Date.now() - 10_000);
+    const stored = await runInDurableObject(stub, (_, state) =>
+      state.storage.sql.exec("SELECT * FROM state").toArray(),
+    );
+    expect(stored).toHaveLength(1);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const after = await runInDurableObject(stub, (_, state) =>
+      state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'state'").toArray().length > 0
+        ? state.storage.sql.exec("SELECT * FROM state").toArray()
+        : [],
+    );
+    expect(after).toEqual([]);
+  });
+
+  it("counts a tally within its window only", async () => {
+    const stub = limiter("tally");
+    expect(await stub.tally(60_000, 0)).toBe(1);
+    expect(await stub.tally(60_000, 10)).toBe(2);
+    expect(await stub.peekTally(60_000, 59_999)).toBe(2);
+    expect(await stub.peekTally(60_000, 60_000)).toBe(0);
+  });
+});
