@@ -145,8 +145,10 @@ describe("audit log", () => {
 });
 
 describe("new-device mail", () => {
+  // sendWithEnv waits for the work done after the response, where the notice is sent.
   function loginWith(email: string, userAgent: string, country: string): Promise<Response> {
-    return send(
+    return sendWithEnv(
+      {},
       new Request(`${BASE}/auth/login`, {
         method: "POST",
         headers: { "Content-Type": "application/json", "User-Agent": userAgent, "CF-Connecting-IP": "198.51.100.20" },

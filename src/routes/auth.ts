@@ -68,7 +68,8 @@ export const authRoutes = new Hono<AppEnv>()
       userAgent,
       country,
     };
-    return c.json(await c.var.services.login.login(request, c.var.audit, Date.now()));
+    const background = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
+    return c.json(await c.var.services.login.login(request, c.var.audit, Date.now(), background));
   })
   .post("/refresh", rateLimit({ name: "refresh", limit: (c) => c.rateLimits.perIp.refresh }), async (c) => {
     const { refresh_token } = await readJson(c, refreshBody);

@@ -70,7 +70,13 @@ export class LoginService {
     this.#settings = settings;
   }
 
-  async login(request: LoginRequest, audit: AuditLog, now: number): Promise<TokenResponse> {
+  /** `background` runs work after the response (ctx.waitUntil). */
+  async login(
+    request: LoginRequest,
+    audit: AuditLog,
+    now: number,
+    background: (work: Promise<unknown>) => void,
+  ): Promise<TokenResponse> {
     const { lockout, captcha } = this.#settings;
     const key = accountKey(request.email);
     const [attempt, ipFailures] = await Promise.all([
@@ -103,15 +109,16 @@ export class LoginService {
         audit.record("login_failed", check.userId, { reason: check.reason }, now);
         throw invalidCredentials();
       }
-      await settle("success");
       const { user } = check;
       if (user.email_verified_at === null) {
+        await settle("success");
         audit.record("login_failed", user.id, { reason: "email_not_verified" }, now);
         throw new AuthError(403, "email_not_verified", "verify your email address before logging in");
       }
-      const tokens = await this.#sessions.start(user, now);
+      const [tokens] = await Promise.all([this.#sessions.start(user, now), settle("success")]);
       audit.record("login_succeeded", user.id, {}, now);
-      await this.#noticeDevice(user.id, user.email, request, audit, now);
+      // Off the response path: the owner's notice must not slow down their login.
+      background(this.#noticeDevice(user.id, user.email, request, audit, now));
       return tokens;
     } catch (error) {
       // Anything but a settled outcome (CAPTCHA missing, storage error) gives the

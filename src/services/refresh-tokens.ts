@@ -107,16 +107,21 @@ export class RefreshTokenService {
       throw invalidGrant("the refresh token has already been used");
     }
 
-    const authorized = await hooks.authorize(record.user_id, family.created_at);
     const successor = await deriveSuccessor(token, record.seed);
-    if (record.spent_at === undefined) {
+    const successorHash = await sha256Hex(successor);
+    const firstExchange = record.spent_at === undefined;
+    // Independent reads, in parallel: may the user refresh (D1), and does the successor exist yet (KV)?
+    const [authorized, existingSuccessor] = await Promise.all([
+      hooks.authorize(record.user_id, family.created_at),
+      firstExchange ? this.#store.getToken(successorHash, now) : null,
+    ]);
+    if (firstExchange) {
       // First exchange: record the successor, then mark this token spent. An
       // exchange that raced us (or read a stale copy at another location) derives
       // the very same successor and the very same successor record, so the
       // family cannot fork into two live chains. An existing successor record
       // is left alone, so its own spent state is never reset here.
-      const successorHash = await sha256Hex(successor);
-      if (!(await this.#store.getToken(successorHash, now))) {
+      if (!existingSuccessor) {
         await this.#store.putToken(successorHash, await this.#successorRecord(record, family.expires_at, now), now);
       }
       await this.#store.putToken(tokenHash, { ...record, spent_at: now }, now);
