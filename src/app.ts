@@ -16,6 +16,7 @@ import { AuthError, ConfigError } from "./errors";
 import { clientIp } from "./middleware/rate-limit";
 import { authRoutes } from "./routes/auth";
 import { devRoutes } from "./routes/dev";
+import { passwordResetRoutes } from "./routes/password-reset";
 import { wellKnownRoutes } from "./routes/well-known";
 import { AuditLog } from "./services/audit";
 import { logEvent } from "./services/log";
@@ -78,6 +79,7 @@ export function createApp() {
     if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
   });
 
+  app.route("/auth/password-reset", passwordResetRoutes);
   app.route("/auth", authRoutes);
   app.route("/.well-known", wellKnownRoutes);
   app.use("/_dev/*", async (c, next) => {

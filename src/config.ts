@@ -77,7 +77,9 @@ const schema = z
     RATE_LIMIT_LOGIN_PER_IP: count(100),
     RATE_LIMIT_REFRESH_PER_IP: count(300),
     RATE_LIMIT_VERIFY_EMAIL_PER_IP: count(30),
-    RATE_LIMIT_SIGNUP_PER_EMAIL: count(5),
+    RATE_LIMIT_PASSWORD_RESET_PER_IP: count(10),
+    RATE_LIMIT_MAILS_PER_EMAIL: count(5),
+    PASSWORD_RESET_TOKEN_TTL_SECONDS: seconds(3600, 300, 86_400),
     LOGIN_MAX_FAILURES: count(5),
     LOGIN_FAILURE_WINDOW_SECONDS: seconds(900, 1, 86_400),
     LOCKOUT_BASE_SECONDS: seconds(1, 1, 3600),
@@ -137,6 +139,7 @@ export interface Config {
   accessToken: { audience: string; ttlSeconds: number; clientId: string };
   refreshToken: { ttlSeconds: number; maxAgeSeconds: number; reuseGraceSeconds: number };
   verificationTokenTtlSeconds: number;
+  passwordResetTokenTtlSeconds: number;
   requireEmailVerification: boolean;
   passwords: {
     iterations: number;
@@ -147,8 +150,9 @@ export interface Config {
   signingKeys: PrivateJwk[];
   rateLimits: {
     windowMs: number;
-    perIp: { signup: number; login: number; refresh: number; verifyEmail: number };
-    signupPerEmail: number;
+    perIp: { signup: number; login: number; refresh: number; verifyEmail: number; passwordReset: number };
+    /** Mails (signup, password reset) one address may be sent per hour. */
+    mailsPerEmail: number;
   };
   lockout: { maxFailures: number; windowMs: number; baseLockMs: number; maxLockMs: number };
   /** Turnstile secret; null means no CAPTCHA. */
@@ -198,6 +202,7 @@ export function parseConfig(env: Record<string, unknown>): Config {
       reuseGraceSeconds: raw.REFRESH_REUSE_GRACE_SECONDS,
     },
     verificationTokenTtlSeconds: raw.VERIFICATION_TOKEN_TTL_SECONDS,
+    passwordResetTokenTtlSeconds: raw.PASSWORD_RESET_TOKEN_TTL_SECONDS,
     requireEmailVerification: raw.REQUIRE_EMAIL_VERIFICATION,
     passwords: {
       iterations: raw.PBKDF2_ITERATIONS,
@@ -212,8 +217,9 @@ export function parseConfig(env: Record<string, unknown>): Config {
         login: raw.RATE_LIMIT_LOGIN_PER_IP,
         refresh: raw.RATE_LIMIT_REFRESH_PER_IP,
         verifyEmail: raw.RATE_LIMIT_VERIFY_EMAIL_PER_IP,
+        passwordReset: raw.RATE_LIMIT_PASSWORD_RESET_PER_IP,
       },
-      signupPerEmail: raw.RATE_LIMIT_SIGNUP_PER_EMAIL,
+      mailsPerEmail: raw.RATE_LIMIT_MAILS_PER_EMAIL,
     },
     lockout: {
       maxFailures: raw.LOGIN_MAX_FAILURES,

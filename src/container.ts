@@ -9,11 +9,13 @@ import { AccountService } from "./services/accounts";
 import { type CaptchaVerifier, TurnstileVerifier } from "./services/captcha";
 import { LoginService } from "./services/login";
 import { LogMailer, type Mailer, OutboxMailer, ResendMailer } from "./services/mailer";
+import { PasswordResetService } from "./services/password-reset";
 import { RefreshTokenService } from "./services/refresh-tokens";
 import { SessionService } from "./services/sessions";
 import { getSigningKeys, type SigningKeys } from "./services/signing-keys";
 import { AuditLogStore } from "./storage/audit-log";
 import { MailOutboxStore } from "./storage/mail-outbox";
+import { PasswordResetTokenStore } from "./storage/password-reset-tokens";
 import { RateLimiterClient } from "./storage/rate-limiter";
 import { RefreshTokenStore } from "./storage/refresh-tokens";
 import { RevocationStore } from "./storage/revocation";
@@ -32,6 +34,7 @@ export interface Container {
   accounts: AccountService;
   sessions: SessionService;
   login: LoginService;
+  passwordReset: PasswordResetService;
 }
 
 export async function buildContainer(env: Env): Promise<Container> {
@@ -63,7 +66,32 @@ export async function buildContainer(env: Env): Promise<Container> {
     captcha: { verifier: captcha, afterFailures: config.captcha.afterFailures },
     publicUrl: config.publicUrl,
   });
-  return { config, keys, accessTokenSettings, users, revocation, outbox, limiter, auditLog, accounts, sessions, login };
+  const passwordReset = new PasswordResetService(
+    users,
+    new PasswordResetTokenStore(env.DB),
+    sessions,
+    limiter,
+    mailer,
+    {
+      publicUrl: config.publicUrl,
+      tokenTtlSeconds: config.passwordResetTokenTtlSeconds,
+      passwords: config.passwords,
+    },
+  );
+  return {
+    config,
+    keys,
+    accessTokenSettings,
+    users,
+    revocation,
+    outbox,
+    limiter,
+    auditLog,
+    accounts,
+    sessions,
+    login,
+    passwordReset,
+  };
 }
 
 function buildMailer(config: Config, outbox: MailOutboxStore): Mailer {

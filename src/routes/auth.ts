@@ -14,7 +14,7 @@ import { requireAuth } from "../middleware/require-auth";
 import { normalizeEmail } from "../services/email";
 import { tooManyRequests } from "../services/login";
 import { publicUser } from "../services/users";
-import { verifyEmailPage } from "../ui/verify-email-page";
+import { tokenPage, verifyEmailPage } from "../ui/token-page";
 
 const credentials = z.object({ email: z.string().max(1024), password: z.string() });
 const loginBody = credentials.extend({ captcha_token: z.string().min(1).max(4096).optional() });
@@ -31,7 +31,7 @@ export const authRoutes = new Hono<AppEnv>()
     // should be able to flood an inbox from many IPs.
     const perEmail = await limiter.consume(
       `signup:email:${normalizeEmail(email)}`,
-      { limit: config.rateLimits.signupPerEmail, windowMs: 3_600_000 },
+      { limit: config.rateLimits.mailsPerEmail, windowMs: 3_600_000 },
       now,
     );
     if (!perEmail.allowed) throw tooManyRequests(perEmail.retryAfterMs);
@@ -45,7 +45,7 @@ export const authRoutes = new Hono<AppEnv>()
   })
   // The mailed link lands here. GET must not spend the token (mail scanners
   // prefetch links), so it only serves a page whose button POSTs it.
-  .get("/verify-email", (c) => verifyEmailPage(c))
+  .get("/verify-email", (c) => tokenPage(c, verifyEmailPage))
   .post(
     "/verify-email",
     rateLimit({ name: "verify-email", limit: (c) => c.rateLimits.perIp.verifyEmail }),

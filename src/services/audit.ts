@@ -16,7 +16,9 @@ export type AuditEvent =
   | "refresh_token_reused"
   | "logout"
   | "logout_all"
-  | "new_device_login";
+  | "new_device_login"
+  | "password_reset_requested"
+  | "password_reset_completed";
 
 /** Who made the request: filled in once per request by the app. */
 export interface RequestMeta {

@@ -53,3 +53,24 @@ export function newDeviceMail(
     `If this was you, there is nothing to do. If not, change your password at ${publicUrl} and sign out everywhere.`,
   ]);
 }
+
+export function passwordResetMail(to: string, publicUrl: string, token: string, ttlSeconds: number): MailMessage {
+  const link = `${publicUrl}/auth/password-reset?token=${encodeURIComponent(token)}`;
+  const minutes = Math.round(ttlSeconds / 60);
+  return message(
+    to,
+    "Reset your password",
+    [
+      "Someone (hopefully you) asked to reset the password of your account. Use this link to choose a new one.",
+      `It works once and expires in ${minutes} minutes. If you did not ask, ignore this mail: your password stays as it is.`,
+    ],
+    link,
+  );
+}
+
+export function passwordChangedMail(to: string, publicUrl: string, now: number): MailMessage {
+  return message(to, "Your password was changed", [
+    `The password of your account was changed at ${new Date(now).toISOString()}, and every session was signed out.`,
+    `If this was not you, reset your password at ${publicUrl} right away.`,
+  ]);
+}

@@ -1,0 +1,89 @@
+/**
+ * @module services/password-reset
+ * "Forgot password": a mailed single-use link (1 h) that sets a new password.
+ * Requesting answers the same whether or not the email has an account. A
+ * completed reset ends every session of the user and lifts any login lock.
+ */
+import { sha256Hex } from "../crypto/digest";
+import { randomToken } from "../crypto/random";
+import { invalidGrant } from "../errors";
+import type { PasswordResetTokenStore } from "../storage/password-reset-tokens";
+import type { RateLimiterClient } from "../storage/rate-limiter";
+import type { UserRecord, UserStore } from "../storage/users";
+import { normalizeEmail } from "./email";
+import { logEvent } from "./log";
+import { accountKey } from "./login";
+import { passwordChangedMail, passwordResetMail } from "./mail-templates";
+import type { Mailer } from "./mailer";
+import { acceptNewPassword } from "./password-policy";
+import { hashPassword, type PasswordHashParams } from "./passwords";
+import type { SessionService } from "./sessions";
+
+export interface PasswordResetSettings {
+  publicUrl: string;
+  tokenTtlSeconds: number;
+  passwords: PasswordHashParams;
+}
+
+export class PasswordResetService {
+  readonly #users: UserStore;
+  readonly #tokens: PasswordResetTokenStore;
+  readonly #sessions: SessionService;
+  readonly #limiter: RateLimiterClient;
+  readonly #mailer: Mailer;
+  readonly #settings: PasswordResetSettings;
+
+  constructor(
+    users: UserStore,
+    tokens: PasswordResetTokenStore,
+    sessions: SessionService,
+    limiter: RateLimiterClient,
+    mailer: Mailer,
+    settings: PasswordResetSettings,
+  ) {
+    this.#users = users;
+    this.#tokens = tokens;
+    this.#sessions = sessions;
+    this.#limiter = limiter;
+    this.#mailer = mailer;
+    this.#settings = settings;
+  }
+
+  /** Mails a reset link if the account exists and is enabled; returns its id for the audit log. */
+  async request(rawEmail: string, now: number): Promise<string | null> {
+    const user = await this.#users.findByEmail(normalizeEmail(rawEmail));
+    if (!user || user.disabled_at !== null) return null;
+    const token = randomToken(32);
+    const ttl = this.#settings.tokenTtlSeconds;
+    await this.#tokens.insert(await sha256Hex(token), user.id, now + ttl * 1000, now);
+    try {
+      await this.#mailer.send(passwordResetMail(user.email, this.#settings.publicUrl, token, ttl));
+    } catch (error) {
+      // Same answer either way (no enumeration); the failure is logged.
+      logEvent("error", "mail_failed", { subject: "password reset", error: String(error) });
+    }
+    return user.id;
+  }
+
+  /** Sets the new password; the policy is checked before the token is touched, so a weak password spends nothing. */
+  async complete(token: string, newPassword: string, now: number): Promise<UserRecord> {
+    const password = acceptNewPassword(newPassword);
+    const hash = await hashPassword(password, this.#settings.passwords);
+    const userId = await this.#tokens.completeReset(await sha256Hex(token), hash, now);
+    const user = userId ? await this.#users.findById(userId) : null;
+    if (!user || user.disabled_at !== null) throw invalidGrant("the reset token is invalid, expired or already used");
+    await Promise.all([
+      this.#tokens.deleteForUser(user.id),
+      // Every session dies (a reset usually means the old password leaked) ...
+      this.#sessions.logoutAll(user.id, now),
+      // ... and a lock on the account lifts: its owner has just proven control of the address.
+      this.#limiter.reset(accountKey(user.email)),
+    ]);
+    try {
+      await this.#mailer.send(passwordChangedMail(user.email, this.#settings.publicUrl, now));
+    } catch (error) {
+      logEvent("error", "mail_failed", { subject: "password changed", error: String(error) });
+    }
+    return user;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * @module ui/token-page
+ * The pages behind mailed links (verify email, reset password). Opening a link
+ * spends nothing: mail scanners prefetch links. The page's button POSTs the
+ * token (read from the URL by the script, never echoed into the HTML by the
+ * server) as JSON, with a new password when the page asks for one.
+ * Locked down by CSP: only this exact script may run, and only to 'self'.
+ */
+import type { Context } from "hono";
+
+export interface TokenPage {
+  title: string;
+  intro: string;
+  /** The JSON endpoint the button POSTs `{token}` (and `password`) to. */
+  action: string;
+  button: string;
+  askPassword: boolean;
+  success: string;
+  failure: string;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function script(page: TokenPage): string {
+  return `
+const status = document.getElementById("status");
+document.getElementById("form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const body = { token: new URLSearchParams(location.search).get("token") || "" };
+  const password = document.getElementById("password");
+  if (password) body.password = password.value;
+  const response = await fetch(${JSON.stringify(page.action)}, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const answer = await response.json().catch(() => ({}));
+  status.textContent = response.ok
+    ? ${JSON.stringify(page.success)}
+    : answer.error === "weak_password" ? answer.error_description : ${JSON.stringify(page.failure)};
+});`;
+}
+
+export async function tokenPage(c: Context, page: TokenPage): Promise<Response> {
+  const code = script(page);
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(code));
+  const hash = btoa(String.fromCharCode(...new Uint8Array(digest)));
+  c.header(
+    "Content-Security-Policy",
+    `default-src 'none'; script-src 'sha256-${hash}'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+  );
+  // The URL holds the token: never send it onwards in a Referer.
+  c.header("Referrer-Policy", "no-referrer");
+  c.header("Cache-Control", "no-store");
+  const password = page.askPassword
+    ? `<label>New password <input id="password" type="password" autocomplete="new-password" required minlength="8" maxlength="256"></label>`
+    : "";
+  return c.html(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(page.title)}</title></head>
+<body><main><h1>${escapeHtml(page.title)}</h1><p>${escapeHtml(page.intro)}</p>
+<form id="form">${password}<button type="submit">${escapeHtml(page.button)}</button></form>
+<p id="status" role="status"></p></main>
+<script>${code}</script></body></html>`);
+}
+
+export const verifyEmailPage: TokenPage = {
+  title: "Confirm your email address",
+  intro: "Press the button to confirm this address for your account.",
+  action: "/auth/verify-email",
+  button: "Confirm",
+  askPassword: false,
+  success: "Your email address is confirmed. You can log in now.",
+  failure: "This link is invalid, expired or already used.",
+};
+
+export const passwordResetPage: TokenPage = {
+  title: "Choose a new password",
+  intro: "At least 8 characters. Every session of your account will be signed out.",
+  action: "/auth/password-reset/confirm",
+  button: "Set password",
+  askPassword: true,
+  success: "Your password has been changed. You can log in with it now.",
+  failure: "This link is invalid, expired or already used.",
+};
