@@ -4,14 +4,25 @@
  * is strict and pinned: one algorithm, the typ, iss, aud, exp with ≤30 s skew,
  * then the revocation list and the user's not-before marker.
  */
-import { type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { SignJWT } from "jose";
 import { randomId } from "../crypto/random";
 import { invalidToken } from "../errors";
 import type { RevocationStore } from "../storage/revocation";
+import { VerifyError, type VerifyErrorCode } from "../verify/errors";
+import {
+  ACCESS_TOKEN_TYP,
+  type AccessTokenClaims,
+  checkRevocation,
+  createVerifier,
+  MAX_CLOCK_TOLERANCE_SECONDS,
+  type Verifier,
+} from "../verify/verifier";
 import { ACCESS_TOKEN_ALG, type SigningKeys } from "./signing-keys";
 
-export const ACCESS_TOKEN_TYP = "at+jwt";
-export const CLOCK_SKEW_SECONDS = 30;
+export type { AccessTokenClaims };
+
+/** Clock tolerance of every verifier; revocation records outlive `exp` by this much. */
+export const CLOCK_SKEW_SECONDS = MAX_CLOCK_TOLERANCE_SECONDS;
 
 export interface AccessTokenSettings {
   issuer: string;
@@ -19,18 +30,6 @@ export interface AccessTokenSettings {
   clientId: string;
   audience: string;
   ttlSeconds: number;
-}
-
-export interface AccessTokenClaims extends JWTPayload {
-  iss: string;
-  sub: string;
-  aud: string | string[];
-  exp: number;
-  iat: number;
-  jti: string;
-  /** The refresh-token family (session) this token was issued for. */
-  sid?: string;
-  client_id?: string;
 }
 
 export interface IssuedAccessToken {
@@ -61,6 +60,35 @@ export async function issueAccessToken(
   return { token, jti, expiresIn: iat + settings.ttlSeconds - Math.floor(now / 1000) };
 }
 
+// One verifier per key set and settings per isolate: its key resolver keeps the
+// imported public keys, and importing a key costs more than verifying with it.
+const verifiers = new WeakMap<SigningKeys, Map<string, Verifier>>();
+
+function verifierFor(keys: SigningKeys, settings: AccessTokenSettings): Verifier {
+  let bySettings = verifiers.get(keys);
+  if (!bySettings) {
+    bySettings = new Map();
+    verifiers.set(keys, bySettings);
+  }
+  const cacheKey = `${settings.issuer} ${settings.audience}`;
+  let verifier = bySettings.get(cacheKey);
+  if (!verifier) {
+    verifier = createVerifier({
+      issuer: settings.issuer,
+      audience: settings.audience,
+      jwks: keys.publicJwks,
+      algorithms: [ACCESS_TOKEN_ALG],
+      clockTolerance: CLOCK_SKEW_SECONDS,
+    });
+    bySettings.set(cacheKey, verifier);
+  }
+  return verifier;
+}
+
+/**
+ * The auth Worker's own check of a bearer token: the same verifier other
+ * Workers import (src/verify), plus the revocation list and not-before marker.
+ */
 export async function verifyAccessToken(
   token: string,
   keys: SigningKeys,
@@ -68,33 +96,21 @@ export async function verifyAccessToken(
   revocation: RevocationStore,
   now: number,
 ): Promise<AccessTokenClaims> {
-  let claims: AccessTokenClaims;
   try {
-    const result = await jwtVerify<AccessTokenClaims>(token, keys.resolve, {
-      // Pinned: no `none`, no HS256-with-the-public-key confusion, no other curve.
-      algorithms: [ACCESS_TOKEN_ALG],
-      typ: ACCESS_TOKEN_TYP,
-      issuer: settings.issuer,
-      audience: settings.audience,
-      clockTolerance: CLOCK_SKEW_SECONDS,
-      currentDate: new Date(now),
-      requiredClaims: ["sub", "exp", "iat", "jti"],
-    });
-    claims = result.payload;
-    if (typeof claims.sub !== "string" || typeof claims.jti !== "string")
-      throw invalidToken("the access token is invalid");
+    const claims = await verifierFor(keys, settings).verify(token, { now });
+    await checkRevocation(revocation, claims, now);
+    return claims;
   } catch (error) {
-    if (error instanceof joseErrors.JWTExpired) throw invalidToken("the access token has expired");
-    if (error instanceof joseErrors.JOSEError || error instanceof TypeError)
-      throw invalidToken("the access token is invalid");
+    if (error instanceof VerifyError) throw invalidToken(DESCRIPTIONS[error.code]);
     throw error;
   }
-  // Three independent KV reads, in parallel: the token, its session, its user.
-  const [jtiRevoked, sessionRevoked, notBefore] = await Promise.all([
-    revocation.isJtiRevoked(claims.jti, now),
-    typeof claims.sid === "string" ? revocation.isSessionRevoked(claims.sid, now) : false,
-    revocation.notBefore(claims.sub, now),
-  ]);
-  if (jtiRevoked || sessionRevoked || claims.iat < notBefore) throw invalidToken("the access token has been revoked");
-  return claims;
 }
+
+const DESCRIPTIONS: Record<VerifyErrorCode, string> = {
+  invalid_token: "the access token is invalid",
+  token_expired: "the access token has expired",
+  token_revoked: "the access token has been revoked",
+  invalid_audience: "the access token is invalid",
+  invalid_issuer: "the access token is invalid",
+  jwks_unavailable: "the access token could not be checked",
+};
