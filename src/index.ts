@@ -1,11 +1,13 @@
 /**
  * @module index
- * Worker entry: the HTTP app, the cron handler and the Durable Object classes wrangler binds.
+ * Worker entry: the HTTP app, the cron handler, the AuthService RPC entrypoint
+ * and the Durable Object classes wrangler binds.
  */
 import { createApp } from "./app";
 import { runScheduled } from "./scheduled";
 
 export { RateLimiter } from "./durable/rate-limiter";
+export { AuthService } from "./rpc/auth-service";
 
 const app = createApp();
 

@@ -4,5 +4,7 @@ declare namespace Cloudflare {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
     JWT_PRIVATE_KEYS: string;
     PASSWORD_PEPPER: string;
+    // Service binding to the example API Worker (vitest.config.ts).
+    EXAMPLE_API: Fetcher;
   }
 }

@@ -1,0 +1,63 @@
+/**
+ * An example API Worker protected by edgelock. Two ways to check a caller:
+ *   GET /jwks/*  the verifier library over the auth server's JWKS (works anywhere;
+ *                keys cached in memory and in the Cache API)
+ *   GET /rpc/*   the auth Worker's AuthService over a service binding (no network hop)
+ * and GET /public, which needs nothing.
+ */
+import { Hono } from "hono";
+import { type AuthVariables, createVerifier, requireAuth, requirePermission, type Verifier } from "../../../src/verify";
+
+interface ApiEnv {
+  ISSUER: string;
+  AUDIENCE: string;
+  JWKS_URL: string;
+  /** Service binding to the auth Worker's default entrypoint: the JWKS is fetched through it. */
+  AUTH: Fetcher;
+  /** Service binding to the auth Worker's AuthService entrypoint. */
+  AUTH_RPC: Service & {
+    verify(
+      token: string,
+    ): Promise<{ ok: true; claims: Record<string, unknown> } | { ok: false; error: string; error_description: string }>;
+  };
+  /** The auth server's TOKENS namespace, for revocation checks at the edge. */
+  TOKENS?: KVNamespace;
+}
+
+// One verifier per isolate: it keeps the JWKS between requests.
+let verifier: Verifier | undefined;
+function verifierFor(env: ApiEnv): Verifier {
+  verifier ??= createVerifier({
+    issuer: env.ISSUER,
+    audience: env.AUDIENCE,
+    jwks: env.JWKS_URL,
+    fetcher: env.AUTH,
+    revocation: env.TOKENS,
+  });
+  return verifier;
+}
+
+type ApiApp = { Bindings: ApiEnv; Variables: AuthVariables };
+const app = new Hono<ApiApp>();
+
+app.get("/public", (c) => c.json({ hello: "world" }));
+
+app.use("/jwks/*", (c, next) => requireAuth<ApiApp>({ verifier: verifierFor(c.env) })(c, next));
+app.get("/jwks/me", (c) => c.json({ sub: c.var.auth.sub, via: "jwks" }));
+app.get("/jwks/admin", requirePermission("users:read"), (c) => c.json({ ok: true }));
+
+app.get("/rpc/me", async (c) => {
+  const token = /^Bearer (.+)$/i.exec(c.req.header("Authorization") ?? "")?.[1];
+  if (!token) {
+    c.header("WWW-Authenticate", 'Bearer realm="api"');
+    return c.json({ error: "invalid_token", error_description: "a bearer access token is required" }, 401);
+  }
+  const result = await c.env.AUTH_RPC.verify(token);
+  if (!result.ok) {
+    c.header("WWW-Authenticate", 'Bearer realm="api", error="invalid_token"');
+    return c.json({ error: result.error, error_description: result.error_description }, 401);
+  }
+  return c.json({ sub: result.claims.sub, via: "rpc" });
+});
+
+export default app;

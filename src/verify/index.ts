@@ -1,0 +1,16 @@
+/**
+ * @module verify
+ * The public entry of `edgelock/verify`: what other Workers import to check
+ * edgelock access tokens at the edge. No D1, no secrets.
+ */
+export { VerifyError, type VerifyErrorCode } from "./errors";
+export { type AuthVariables, hasPermission, hasScope, requireAuth, requirePermission, requireScope } from "./hono";
+export { UNKNOWN_KID_COOLDOWN_MS } from "./jwks-cache";
+export {
+  ACCESS_TOKEN_TYP,
+  type AccessTokenClaims,
+  createVerifier,
+  MAX_CLOCK_TOLERANCE_SECONDS,
+  type Verifier,
+  type VerifierOptions,
+} from "./verifier";
