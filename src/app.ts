@@ -38,7 +38,13 @@ const corsForAllowedOrigins = cors({
 export function createApp() {
   const app = new Hono<AppEnv>();
 
-  app.use(requestId());
+  // Our own id only: an inbound X-Request-Id is ignored, so nobody can forge the
+  // id that audit rows and logs are correlated by.
+  app.use(requestId({ headerName: "" }));
+  app.use(async (c, next) => {
+    c.header("X-Request-Id", c.var.requestId);
+    await next();
+  });
   app.use(secureHeaders());
   app.get("/health", (c) => c.json({ status: "ok" }));
 
@@ -61,6 +67,8 @@ export function createApp() {
   app.use("*", async (c, next) => {
     const allowed = c.var.services.config.corsAllowedOrigins;
     const origin = c.req.header("Origin");
+    // Answers differ by Origin, so shared caches must key on it (JWKS is cacheable).
+    if (allowed.length > 0) c.header("Vary", "Origin", { append: true });
     if (!origin || !allowed.includes(origin)) return next();
     return corsForAllowedOrigins(c, next);
   });

@@ -105,6 +105,23 @@ describe("per-IP limits", () => {
     expect(other.status).toBe(401);
   });
 
+  it("counts an IPv6 client by its /64: rotating the interface id buys nothing", async () => {
+    const prefix = `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:1`;
+    for (let i = 1; i <= 3; i++) {
+      const headers = { "CF-Connecting-IP": `${prefix}::${i}` };
+      await sendWithEnv(tight, jsonRequest("/auth/login", { email: freshEmail(), password: WRONG }, headers));
+    }
+    const next = await sendWithEnv(
+      tight,
+      jsonRequest(
+        "/auth/login",
+        { email: freshEmail(), password: WRONG },
+        { "CF-Connecting-IP": `${prefix}:0:0:0:ffff` },
+      ),
+    );
+    await expectError(next, 429, "too_many_requests");
+  });
+
   it.each([
     ["/auth/signup", { RATE_LIMIT_SIGNUP_PER_IP: "2" }, () => ({ email: freshEmail(), password: PASSWORD })],
     ["/auth/refresh", { RATE_LIMIT_REFRESH_PER_IP: "2" }, () => ({ refresh_token: "elr_unknown" })],
@@ -126,7 +143,7 @@ describe("per-IP limits", () => {
 });
 
 describe("when the rate limiter is unreachable", () => {
-  it("fails closed: credential endpoints answer 503 temporarily_unavailable and nothing is checked", async () => {
+  it("fails closed: credential endpoints answer 503 temporarily_unavailable, even with the right password", async () => {
     const log = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
       const broken = {

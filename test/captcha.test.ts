@@ -78,6 +78,35 @@ describe("CAPTCHA (Turnstile)", () => {
     expect((await login(email, PASSWORD, undefined, randomIp())).status).toBe(200);
   });
 
+  it("meets a parallel burst against one account at the threshold, not after it settles", async () => {
+    stubSiteverify();
+    const email = await signupAndVerify();
+    const answers = await Promise.all(Array.from({ length: 5 }, () => login(email, WRONG)));
+    const codes = await Promise.all(answers.map(async (r) => ((await r.json()) as { error: string }).error));
+    // Threshold 2: at most 2 guesses reach the password check; the rest must solve a CAPTCHA.
+    expect(codes.filter((c) => c === "invalid_credentials")).toHaveLength(2);
+    expect(codes.filter((c) => c === "captcha_required")).toHaveLength(3);
+  });
+
+  it("meets a parallel burst from one IP across many accounts at the threshold", async () => {
+    stubSiteverify();
+    const ip = randomIp();
+    const answers = await Promise.all(Array.from({ length: 10 }, () => login(freshEmail(), WRONG, undefined, ip)));
+    const codes = await Promise.all(answers.map(async (r) => ((await r.json()) as { error: string }).error));
+    expect(codes.filter((c) => c === "invalid_credentials")).toHaveLength(2);
+    expect(codes.filter((c) => c === "captcha_required")).toHaveLength(8);
+  });
+
+  it("does not let a login to one's own account wipe the IP's failures", async () => {
+    stubSiteverify();
+    const ip = randomIp();
+    const mine = await signupAndVerify();
+    await login(freshEmail(), WRONG, undefined, ip);
+    expect((await login(mine, PASSWORD, undefined, ip)).status).toBe(200);
+    await login(freshEmail(), WRONG, undefined, ip);
+    await expectError(await login(freshEmail(), WRONG, undefined, ip), 401, "captcha_required");
+  });
+
   it("fails closed when siteverify is unreachable", async () => {
     vi.stubGlobal("fetch", async () => {
       throw new Error("network down");

@@ -31,6 +31,14 @@ describe("security headers", () => {
   });
 });
 
+describe("request ids", () => {
+  it("are our own: an inbound X-Request-Id is ignored", async () => {
+    const response = await send(new Request(`${BASE}/health`, { headers: { "X-Request-Id": "forged-id-123" } }));
+    expect(response.headers.get("X-Request-Id")).not.toBe("forged-id-123");
+    expect(response.headers.get("X-Request-Id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
 describe("CORS", () => {
   it("answers a preflight from an allowed origin, with credentials", async () => {
     const response = await sendWithEnv(cors, preflight("https://app.example.com"));
@@ -55,6 +63,11 @@ describe("CORS", () => {
     const request = new Request(`${BASE}/.well-known/jwks.json`, { headers: { Origin: "https://admin.example.com" } });
     const response = await sendWithEnv(cors, request);
     expect(response.headers.get("Access-Control-Allow-Origin")).toBe("https://admin.example.com");
+  });
+
+  it("tells caches that answers vary by Origin", async () => {
+    const response = await sendWithEnv(cors, new Request(`${BASE}/.well-known/jwks.json`));
+    expect(response.headers.get("Vary")).toContain("Origin");
   });
 
   it("allows no origin at all by default", async () => {

@@ -1,10 +1,11 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   BASE,
   bearer,
   expectError,
   freshEmail,
+  jsonRequest,
   login,
   newSession,
   outbox,
@@ -12,14 +13,16 @@ import {
   postJson,
   randomIp,
   send,
+  sendWithEnv,
   signupAndVerify,
   userRow,
 } from "./helpers";
 
 const NEW_PASSWORD = "a brand new password 2026";
 
+/** The link is created and mailed after the response: sendWithEnv waits for that work. */
 async function requestReset(email: string): Promise<string> {
-  const response = await postJson("/auth/password-reset", { email });
+  const response = await sendWithEnv({}, jsonRequest("/auth/password-reset", { email }));
   expect(response.status).toBe(202);
   const mail = (await outbox(email)).find((m) => m.subject === "Reset your password");
   const token = /\/auth\/password-reset\?token=([A-Za-z0-9_-]+)/.exec(mail?.text ?? "")?.[1];
@@ -36,8 +39,8 @@ describe("password reset", () => {
     const email = await signupAndVerify();
     const unknown = freshEmail("nobody");
     const [a, b] = await Promise.all([
-      postJson("/auth/password-reset", { email }),
-      postJson("/auth/password-reset", { email: unknown }),
+      sendWithEnv({}, jsonRequest("/auth/password-reset", { email })),
+      sendWithEnv({}, jsonRequest("/auth/password-reset", { email: unknown })),
     ]);
     expect([a.status, b.status]).toEqual([202, 202]);
     expect(await a.json()).toEqual(await b.json());
@@ -94,10 +97,41 @@ describe("password reset", () => {
 
   it("unlocks a locked account", async () => {
     const email = await signupAndVerify();
-    for (let i = 0; i < 5; i++) await postJson("/auth/login", { email, password: "wrong password entirely" });
-    await expectError(await postJson("/auth/login", { email, password: PASSWORD }), 429, "too_many_requests");
+    // A 10-minute lock: only the reset can lift it within this test.
+    const longLock = { LOCKOUT_BASE_SECONDS: "600" };
+    const attempt = (password: string) => sendWithEnv(longLock, jsonRequest("/auth/login", { email, password }));
+    for (let i = 0; i < 5; i++) await attempt("wrong password entirely");
+    await expectError(await attempt(PASSWORD), 429, "too_many_requests");
     await confirm(await requestReset(email));
-    expect((await postJson("/auth/login", { email, password: NEW_PASSWORD })).status).toBe(200);
+    expect((await attempt(NEW_PASSWORD)).status).toBe(200);
+  });
+
+  it("answers 200 once the password is changed, even if a follow-up step fails", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const email = await signupAndVerify();
+    const token = await requestReset(email);
+    const real = env.RATE_LIMITER;
+    const resetFails = {
+      idFromName: (name: string) => real.idFromName(name),
+      get: (id: DurableObjectId) => {
+        const stub = real.get(id);
+        return {
+          consume: (...args: Parameters<typeof stub.consume>) => stub.consume(...args),
+          reserveAttempt: (...args: Parameters<typeof stub.reserveAttempt>) => stub.reserveAttempt(...args),
+          settleAttempt: (...args: Parameters<typeof stub.settleAttempt>) => stub.settleAttempt(...args),
+          reset: async () => Promise.reject(new Error("limiter down")),
+        };
+      },
+    };
+    const response = await sendWithEnv(
+      { RATE_LIMITER: resetFails },
+      jsonRequest("/auth/password-reset/confirm", { token, password: NEW_PASSWORD }),
+    );
+    expect(response.status).toBe(200);
+    await login(email, NEW_PASSWORD);
+    expect((await outbox(email)).map((m) => m.subject)).toContain("Your password was changed");
+    expect(log).toHaveBeenCalledWith(expect.stringContaining("unlock_account"));
+    log.mockRestore();
   });
 
   it("verifies the address of an unverified account (the link proved it)", async () => {
@@ -116,7 +150,7 @@ describe("password reset", () => {
     await expectError(await confirm(token), 400, "invalid_grant");
     expect((await userRow(email))?.password_hash).toBe(before?.password_hash);
     // And a disabled account gets no new links.
-    await postJson("/auth/password-reset", { email });
+    await sendWithEnv({}, jsonRequest("/auth/password-reset", { email }));
     expect((await outbox(email)).filter((m) => m.subject === "Reset your password")).toHaveLength(1);
   });
 

@@ -122,11 +122,25 @@ describe("RateLimiter: housekeeping", () => {
     expect(await runInDurableObject(stub, (_, state) => state.storage.get("state"))).toBeUndefined();
   });
 
-  it("counts a tally within its window only", async () => {
-    const stub = limiter("tally");
-    expect(await stub.tally(60_000, 0)).toBe(1);
-    expect(await stub.tally(60_000, 10)).toBe(2);
-    expect(await stub.peekTally(60_000, 59_999)).toBe(2);
-    expect(await stub.peekTally(60_000, 60_000)).toBe(0);
+  it("reports pending attempts, so a burst can be judged before any of it settles", async () => {
+    const stub = limiter("acct");
+    const first = await stub.reserveAttempt(policy, 0);
+    const second = await stub.reserveAttempt(policy, 0);
+    expect([first.pending, second.pending]).toEqual([0, 1]);
+  });
+
+  it("ignores settlements of unknown reservation ids, inherited names included", async () => {
+    const stub = limiter("acct");
+    for (let i = 0; i < 5; i++) await fail(stub, 0);
+    await stub.settleAttempt(policy, "__proto__", "success", 0);
+    await stub.settleAttempt(policy, "no-such-reservation", "success", 0);
+    expect((await stub.reserveAttempt(policy, 10)).locked).toBe(true);
+  });
+
+  it("still counts a failure whose reservation expired before it settled", async () => {
+    const stub = limiter("acct");
+    const slow = await stub.reserveAttempt(policy, 0);
+    await stub.settleAttempt(policy, slow.reservationId ?? "", "failure", 31_000);
+    expect((await stub.reserveAttempt(policy, 31_000)).failures).toBe(1);
   });
 });

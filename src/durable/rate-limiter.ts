@@ -13,10 +13,10 @@
  * The clock is the caller's `now` (epoch ms), so tests move time without
  * waiting. Idle objects delete their state from an alarm.
  *
- * Three kinds of counter (an object only ever uses the kind its key is for):
+ * Two kinds of counter (an object only ever uses the kind its key is for):
  *  - rate:     GCRA, "at most `limit` per `windowMs`", for per-IP route limits;
- *  - attempts: failed-login budget with reservations and an exponential lock;
- *  - tally:    a plain count of events in a fixed window (failures per IP).
+ *  - attempts: failed-login budget with reservations and an exponential lock
+ *              (per account; per IP with a budget that never locks, for the CAPTCHA).
  */
 import { DurableObject } from "cloudflare:workers";
 
@@ -50,6 +50,8 @@ export interface AttemptDecision {
   reservationId: string | null;
   /** Failures counted in the current window (before this attempt). */
   failures: number;
+  /** Other attempts reserved and not yet settled: each may yet be a failure. */
+  pending: number;
   retryAfterMs: number;
   locked: boolean;
 }
@@ -61,7 +63,6 @@ const RESERVATION_TTL_MS = 30_000;
 
 interface State {
   tat?: number;
-  tally?: { count: number; windowStart: number };
   attempts?: {
     failures: number;
     lastFailureAt: number;
@@ -130,6 +131,7 @@ export class RateLimiter extends DurableObject<Env> {
       allowed: false,
       reservationId: null,
       failures: attempts.failures,
+      pending,
       retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)),
       locked,
     });
@@ -143,13 +145,16 @@ export class RateLimiter extends DurableObject<Env> {
     const reservationId = crypto.randomUUID();
     attempts.reservations[reservationId] = now + RESERVATION_TTL_MS;
     this.#save(state, this.#attemptsIdleAt(attempts, policy), { confirmed: true });
-    return { allowed: true, reservationId, failures: attempts.failures, retryAfterMs: 0, locked: false };
+    return { allowed: true, reservationId, failures: attempts.failures, pending, retryAfterMs: 0, locked: false };
   }
 
   settleAttempt(policy: AttemptPolicy, reservationId: string, outcome: AttemptOutcome, now: number): void {
     const state = this.#load(now);
     const attempts = this.#attempts(state, policy, now);
-    if (!(reservationId in attempts.reservations)) return;
+    const reserved = Object.hasOwn(attempts.reservations, reservationId);
+    // A failure whose reservation already expired (a slow request) still counts;
+    // anything else without a live reservation is ignored.
+    if (!reserved && outcome !== "failure") return;
     delete attempts.reservations[reservationId];
     if (outcome === "success") {
       // The owner proved the password: the budget and any backoff start over.
@@ -165,21 +170,6 @@ export class RateLimiter extends DurableObject<Env> {
       }
     }
     this.#save(state, this.#attemptsIdleAt(attempts, policy), { confirmed: true });
-  }
-
-  /** Counts one event in a fixed window and returns the count so far. */
-  tally(windowMs: number, now: number): number {
-    const state = this.#load(now);
-    if (!state.tally || now - state.tally.windowStart >= windowMs) state.tally = { count: 0, windowStart: now };
-    state.tally.count += 1;
-    this.#save(state, state.tally.windowStart + windowMs, { confirmed: true });
-    return state.tally.count;
-  }
-
-  /** The count in the current window, without counting. */
-  peekTally(windowMs: number, now: number): number {
-    const tally = this.#load(now).tally;
-    return tally && now - tally.windowStart < windowMs ? tally.count : 0;
   }
 
   /** Forgets everything (e.g. after a completed password reset). */

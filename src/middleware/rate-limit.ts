@@ -10,6 +10,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import type { Config } from "../config";
+import { limitSubject } from "../services/client-address";
 import { tooManyRequests } from "../services/login";
 
 export interface RateLimitOptions {
@@ -27,7 +28,7 @@ export function rateLimit(options: RateLimitOptions) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const { config, limiter } = c.var.services;
     const policy = { limit: options.limit(config), windowMs: config.rateLimits.windowMs };
-    const key = `${options.name}:ip:${clientIp(c) ?? "unknown"}`;
+    const key = `${options.name}:ip:${limitSubject(clientIp(c))}`;
     const decision = await limiter.consume(key, policy, Date.now());
     const window = Math.ceil(policy.windowMs / 1000);
     const headers = {
@@ -35,6 +36,7 @@ export function rateLimit(options: RateLimitOptions) {
       RateLimit: `"${options.name}";r=${decision.remaining};t=${Math.ceil(decision.resetMs / 1000)}`,
     };
     if (!decision.allowed) {
+      c.var.audit.record("rate_limited", null, { limit: options.name, key });
       const error = tooManyRequests(decision.retryAfterMs);
       Object.assign(error.headers, headers);
       throw error;

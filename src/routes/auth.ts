@@ -34,7 +34,10 @@ export const authRoutes = new Hono<AppEnv>()
       { limit: config.rateLimits.mailsPerEmail, windowMs: 3_600_000 },
       now,
     );
-    if (!perEmail.allowed) throw tooManyRequests(perEmail.retryAfterMs);
+    if (!perEmail.allowed) {
+      c.var.audit.record("rate_limited", null, { limit: "signup-per-email" }, now);
+      throw tooManyRequests(perEmail.retryAfterMs);
+    }
     const result = await accounts.signup(email, password, now);
     if (result.kind === "verification_required") {
       c.var.audit.record("signup", result.userId, { existing_account: result.existingAccount }, now);

@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
+import { AuthError } from "../errors";
 import { readJson } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
 import { normalizeEmail } from "../services/email";
@@ -27,8 +28,11 @@ export const passwordResetRoutes = new Hono<AppEnv>()
       { limit: config.rateLimits.mailsPerEmail, windowMs: 3_600_000 },
       now,
     );
-    if (!perEmail.allowed) throw tooManyRequests(perEmail.retryAfterMs);
-    const userId = await passwordReset.request(email, now);
+    if (!perEmail.allowed) {
+      c.var.audit.record("rate_limited", null, { limit: "password-reset-per-email" }, now);
+      throw tooManyRequests(perEmail.retryAfterMs);
+    }
+    const userId = await passwordReset.request(email, now, (work) => c.executionCtx.waitUntil(work));
     c.var.audit.record("password_reset_requested", userId, { account_exists: userId !== null }, now);
     // The same answer whether or not the address has an account.
     return c.json({ status: "reset_requested" }, 202);
@@ -37,7 +41,15 @@ export const passwordResetRoutes = new Hono<AppEnv>()
   .post("/confirm", perIp, async (c) => {
     const { token, password } = await readJson(c, confirmBody);
     const now = Date.now();
-    const user = await c.var.services.passwordReset.complete(token, password, now);
+    const user = await c.var.services.passwordReset.complete(token, password, now).catch((error: unknown) => {
+      c.var.audit.record(
+        "password_reset_failed",
+        null,
+        { error: error instanceof AuthError ? error.code : "server_error" },
+        now,
+      );
+      throw error;
+    });
     c.var.audit.record("password_reset_completed", user.id, {}, now);
     return c.json({ user: publicUser(user) });
   });

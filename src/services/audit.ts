@@ -18,7 +18,9 @@ export type AuditEvent =
   | "logout_all"
   | "new_device_login"
   | "password_reset_requested"
-  | "password_reset_completed";
+  | "password_reset_completed"
+  | "password_reset_failed"
+  | "rate_limited";
 
 /** Who made the request: filled in once per request by the app. */
 export interface RequestMeta {

@@ -25,7 +25,12 @@ export class TurnstileVerifier implements CaptchaVerifier {
     if (ip) form.append("remoteip", ip);
     let response: Response;
     try {
-      response = await fetch(TURNSTILE_SITEVERIFY_URL, { method: "POST", body: form });
+      // A hung siteverify must not hold logins open: give up after 5 s (503).
+      response = await fetch(TURNSTILE_SITEVERIFY_URL, {
+        method: "POST",
+        body: form,
+        signal: AbortSignal.timeout(5000),
+      });
     } catch (error) {
       // Cannot check the CAPTCHA: fail closed, as with the rate limiter.
       throw new AuthError(503, "temporarily_unavailable", "CAPTCHA verification is unavailable; try again shortly", {

@@ -9,13 +9,14 @@
  * A lock refuses even the correct password: the point is to stop guessing.
  */
 
-import type { AttemptPolicy } from "../durable/rate-limiter";
+import type { AttemptDecision, AttemptOutcome, AttemptPolicy } from "../durable/rate-limiter";
 import { AuthError, invalidCredentials } from "../errors";
 import type { AuditLogStore } from "../storage/audit-log";
 import type { RateLimiterClient } from "../storage/rate-limiter";
 import type { AccountService } from "./accounts";
 import type { AuditLog } from "./audit";
 import type { CaptchaVerifier } from "./captcha";
+import { limitSubject } from "./client-address";
 import { deviceLabel } from "./device";
 import { normalizeEmail } from "./email";
 import { logEvent } from "./log";
@@ -43,7 +44,7 @@ export function accountKey(email: string): string {
 }
 
 export function ipFailureKey(ip: string | null): string {
-  return `login:ipfail:${ip ?? "unknown"}`;
+  return `login:ipfail:${limitSubject(ip)}`;
 }
 
 export class LoginService {
@@ -78,24 +79,56 @@ export class LoginService {
     background: (work: Promise<unknown>) => void,
   ): Promise<TokenResponse> {
     const { lockout, captcha } = this.#settings;
-    const key = accountKey(request.email);
-    const [attempt, ipFailures] = await Promise.all([
-      this.#limiter.reserveAttempt(key, lockout, now),
-      captcha.verifier ? this.#limiter.peekTally(ipFailureKey(request.ip), lockout.windowMs, now) : 0,
+    const account = accountKey(request.email);
+    const ip = ipFailureKey(request.ip);
+    // Failed logins per IP only matter for the CAPTCHA; they never lock.
+    const ipPolicy = { ...lockout, maxFailures: Number.MAX_SAFE_INTEGER };
+    const [accountAttempt, ipAttempt] = await Promise.allSettled([
+      this.#limiter.reserveAttempt(account, lockout, now),
+      captcha.verifier ? this.#limiter.reserveAttempt(ip, ipPolicy, now) : Promise.resolve(null),
     ]);
-    if (!attempt.allowed || attempt.reservationId === null) {
-      audit.record("login_locked", null, { account_key: key, locked: attempt.locked }, now);
+    const settleAccount = (outcome: AttemptOutcome) =>
+      accountAttempt.status === "fulfilled" && accountAttempt.value.reservationId
+        ? this.#limiter.settleAttempt(account, lockout, accountAttempt.value.reservationId, outcome, now)
+        : Promise.resolve();
+    // A success releases the IP's reservation without wiping its failures: logging
+    // in to one's own account must not buy more CAPTCHA-free guesses at others.
+    const settleIp = (outcome: AttemptOutcome) =>
+      ipAttempt.status === "fulfilled" && ipAttempt.value?.reservationId
+        ? this.#limiter.settleAttempt(
+            ip,
+            ipPolicy,
+            ipAttempt.value.reservationId,
+            outcome === "success" ? "abandon" : outcome,
+            now,
+          )
+        : Promise.resolve();
+    const settle = (outcome: AttemptOutcome) => Promise.all([settleAccount(outcome), settleIp(outcome)]);
+
+    if (accountAttempt.status === "rejected" || ipAttempt.status === "rejected") {
+      await settle("abandon").catch(() => {});
+      throw accountAttempt.status === "rejected" ? accountAttempt.reason : (ipAttempt as PromiseRejectedResult).reason;
+    }
+    const attempt = accountAttempt.value;
+    if (!attempt.allowed) {
+      await settle("abandon").catch(() => {});
+      audit.record("login_locked", null, { account_key: account, locked: attempt.locked }, now);
       throw tooManyRequests(attempt.retryAfterMs);
     }
-    const reservation = attempt.reservationId;
-    const settle = (outcome: "success" | "failure" | "abandon") =>
-      this.#limiter.settleAttempt(key, lockout, reservation, outcome, now);
 
     try {
-      if (captcha.verifier && Math.max(attempt.failures, ipFailures) >= captcha.afterFailures) {
+      // Pending attempts count as possible failures: a burst of parallel guesses
+      // meets the CAPTCHA as soon as the burst itself reaches the threshold.
+      const seen = (decision: AttemptDecision | null) => (decision ? decision.failures + decision.pending : 0);
+      if (captcha.verifier && Math.max(seen(attempt), seen(ipAttempt.value)) >= captcha.afterFailures) {
         const solved = request.captchaToken ? await captcha.verifier.verify(request.captchaToken, request.ip) : false;
         if (!solved) {
-          audit.record("captcha_failed", null, { account_key: key, token_present: Boolean(request.captchaToken) }, now);
+          audit.record(
+            "captcha_failed",
+            null,
+            { account_key: account, token_present: Boolean(request.captchaToken) },
+            now,
+          );
           throw new AuthError(
             401,
             "captcha_required",
@@ -105,7 +138,7 @@ export class LoginService {
       }
       const check = await this.#accounts.checkCredentials(request.email, request.password, now);
       if (!check.ok) {
-        await Promise.all([settle("failure"), this.#limiter.tally(ipFailureKey(request.ip), lockout.windowMs, now)]);
+        await settle("failure");
         audit.record("login_failed", check.userId, { reason: check.reason }, now);
         throw invalidCredentials();
       }
@@ -122,12 +155,10 @@ export class LoginService {
       return tokens;
     } catch (error) {
       // Anything but a settled outcome (CAPTCHA missing, storage error) gives the
-      // reservation back: it neither counts as a failure nor blocks the budget.
-      if (
-        !(error instanceof AuthError && (error.code === "invalid_credentials" || error.code === "email_not_verified"))
-      ) {
-        await settle("abandon").catch(() => {});
-      }
+      // reservations back: they neither count as failures nor block the budget.
+      const settled =
+        error instanceof AuthError && (error.code === "invalid_credentials" || error.code === "email_not_verified");
+      if (!settled) await settle("abandon").catch(() => {});
       throw error;
     }
   }

@@ -49,20 +49,27 @@ export class PasswordResetService {
     this.#settings = settings;
   }
 
-  /** Mails a reset link if the account exists and is enabled; returns its id for the audit log. */
-  async request(rawEmail: string, now: number): Promise<string | null> {
+  /**
+   * Mails a reset link if the account exists and is enabled, returning its id for
+   * the audit log. The token insert and the mail run in `background` (after the
+   * response), so a known address answers as fast as an unknown one.
+   */
+  async request(rawEmail: string, now: number, background: (work: Promise<unknown>) => void): Promise<string | null> {
     const user = await this.#users.findByEmail(normalizeEmail(rawEmail));
     if (!user || user.disabled_at !== null) return null;
+    background(this.#sendLink(user, now));
+    return user.id;
+  }
+
+  async #sendLink(user: UserRecord, now: number): Promise<void> {
     const token = randomToken(32);
     const ttl = this.#settings.tokenTtlSeconds;
-    await this.#tokens.insert(await sha256Hex(token), user.id, now + ttl * 1000, now);
     try {
+      await this.#tokens.insert(await sha256Hex(token), user.id, now + ttl * 1000, now);
       await this.#mailer.send(passwordResetMail(user.email, this.#settings.publicUrl, token, ttl));
     } catch (error) {
-      // Same answer either way (no enumeration); the failure is logged.
-      logEvent("error", "mail_failed", { subject: "password reset", error: String(error) });
+      logEvent("error", "password_reset_mail_failed", { user_id: user.id, error: String(error) });
     }
-    return user.id;
   }
 
   /** Sets the new password; the policy is checked before the token is touched, so a weak password spends nothing. */
@@ -72,18 +79,24 @@ export class PasswordResetService {
     const userId = await this.#tokens.completeReset(await sha256Hex(token), hash, now);
     const user = userId ? await this.#users.findById(userId) : null;
     if (!user || user.disabled_at !== null) throw invalidGrant("the reset token is invalid, expired or already used");
-    await Promise.all([
-      this.#tokens.deleteForUser(user.id),
+    // The password is changed and committed. What follows must not turn that into
+    // an error answer (a retry would only see a spent link), so each step is
+    // best effort: a failure is logged and the rest still runs.
+    const followUps: [string, () => Promise<unknown>][] = [
+      ["delete_reset_tokens", () => this.#tokens.deleteForUser(user.id)],
       // Every session dies (a reset usually means the old password leaked) ...
-      this.#sessions.logoutAll(user.id, now),
+      ["end_sessions", () => this.#sessions.logoutAll(user.id, now)],
       // ... and a lock on the account lifts: its owner has just proven control of the address.
-      this.#limiter.reset(accountKey(user.email)),
-    ]);
-    try {
-      await this.#mailer.send(passwordChangedMail(user.email, this.#settings.publicUrl, now));
-    } catch (error) {
-      logEvent("error", "mail_failed", { subject: "password changed", error: String(error) });
-    }
+      ["unlock_account", () => this.#limiter.reset(accountKey(user.email))],
+      ["mail_owner", () => this.#mailer.send(passwordChangedMail(user.email, this.#settings.publicUrl, now))],
+    ];
+    await Promise.all(
+      followUps.map(([step, run]) =>
+        run().catch((error: unknown) =>
+          logEvent("error", "password_reset_follow_up_failed", { user_id: user.id, step, error: String(error) }),
+        ),
+      ),
+    );
     return user;
   }
 }

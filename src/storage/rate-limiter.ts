@@ -34,14 +34,6 @@ export class RateLimiterClient {
     return this.#call(key, (stub) => stub.settleAttempt(policy, reservationId, outcome, now));
   }
 
-  tally(key: string, windowMs: number, now: number): Promise<number> {
-    return this.#call(key, (stub) => stub.tally(windowMs, now));
-  }
-
-  peekTally(key: string, windowMs: number, now: number): Promise<number> {
-    return this.#call(key, (stub) => stub.peekTally(windowMs, now));
-  }
-
   reset(key: string): Promise<void> {
     return this.#call(key, (stub) => stub.reset());
   }
