@@ -1,7 +1,9 @@
 /**
  * An example API Worker protected by edgelock. Two ways to check a caller:
  *   GET /jwks/*  the verifier library over the auth server's JWKS (works anywhere;
- *                keys cached in memory and in the Cache API)
+ *                keys cached in memory and in the Cache API), with revocation checks
+ *                when the TOKENS namespace is bound
+ *   GET /signature-only/*  the same without revocation checks
  *   GET /rpc/*   the auth Worker's AuthService over a service binding (no network hop)
  * and GET /public, which needs nothing.
  */
@@ -26,6 +28,8 @@ interface ApiEnv {
 
 // One verifier per isolate: it keeps the JWKS between requests.
 let verifier: Verifier | undefined;
+let signatureOnly: Verifier | undefined;
+
 function verifierFor(env: ApiEnv): Verifier {
   verifier ??= createVerifier({
     issuer: env.ISSUER,
@@ -37,6 +41,17 @@ function verifierFor(env: ApiEnv): Verifier {
   return verifier;
 }
 
+/** Signature and claims only, no revocation lookups: the cheapest check (a revoked token lives until exp). */
+function signatureOnlyVerifierFor(env: ApiEnv): Verifier {
+  signatureOnly ??= createVerifier({
+    issuer: env.ISSUER,
+    audience: env.AUDIENCE,
+    jwks: env.JWKS_URL,
+    fetcher: env.AUTH,
+  });
+  return signatureOnly;
+}
+
 type ApiApp = { Bindings: ApiEnv; Variables: AuthVariables };
 const app = new Hono<ApiApp>();
 
@@ -45,6 +60,9 @@ app.get("/public", (c) => c.json({ hello: "world" }));
 app.use("/jwks/*", (c, next) => requireAuth<ApiApp>({ verifier: verifierFor(c.env) })(c, next));
 app.get("/jwks/me", (c) => c.json({ sub: c.var.auth.sub, via: "jwks" }));
 app.get("/jwks/admin", requirePermission("users:read"), (c) => c.json({ ok: true }));
+
+app.use("/signature-only/*", (c, next) => requireAuth<ApiApp>({ verifier: signatureOnlyVerifierFor(c.env) })(c, next));
+app.get("/signature-only/me", (c) => c.json({ sub: c.var.auth.sub, via: "jwks, no revocation" }));
 
 app.get("/rpc/me", async (c) => {
   const token = /^Bearer (.+)$/i.exec(c.req.header("Authorization") ?? "")?.[1];
