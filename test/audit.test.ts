@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { AuditLog } from "../src/services/audit";
-import { AuditLogStore } from "../src/storage/audit-log";
+import { AuditLogStore, type AuditRow } from "../src/storage/audit-log";
 import {
   BASE,
   bearer,
@@ -20,15 +20,7 @@ import {
   userRow,
 } from "./helpers";
 
-interface Row {
-  event: string;
-  user_id: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  country: string | null;
-  request_id: string | null;
-  details: string;
-}
+type Row = AuditRow;
 
 /** Audit writes happen after the response (waitUntil), so poll until they land. */
 async function auditFor(userId: string, event: string): Promise<Row[]> {

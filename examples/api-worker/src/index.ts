@@ -26,30 +26,28 @@ interface ApiEnv {
   TOKENS?: KVNamespace;
 }
 
-// One verifier per isolate: it keeps the JWKS between requests.
-let verifier: Verifier | undefined;
-let signatureOnly: Verifier | undefined;
+// Verifiers live per isolate (module scope): they keep the JWKS between requests.
+const verifiers = new Map<string, Verifier>();
 
-function verifierFor(env: ApiEnv): Verifier {
-  verifier ??= createVerifier({
-    issuer: env.ISSUER,
-    audience: env.AUDIENCE,
-    jwks: env.JWKS_URL,
-    fetcher: env.AUTH,
-    revocation: env.TOKENS,
-  });
+/**
+ * `withRevocation`: also check the revocation keys in KV (when TOKENS is bound).
+ * Without it, only signature and claims: the cheapest check, but a revoked
+ * token lives until it expires.
+ */
+function verifierFor(env: ApiEnv, withRevocation: boolean): Verifier {
+  const key = withRevocation ? "revocation" : "signature-only";
+  let verifier = verifiers.get(key);
+  if (!verifier) {
+    verifier = createVerifier({
+      issuer: env.ISSUER,
+      audience: env.AUDIENCE,
+      jwks: env.JWKS_URL,
+      fetcher: env.AUTH,
+      revocation: withRevocation ? env.TOKENS : undefined,
+    });
+    verifiers.set(key, verifier);
+  }
   return verifier;
-}
-
-/** Signature and claims only, no revocation lookups: the cheapest check (a revoked token lives until exp). */
-function signatureOnlyVerifierFor(env: ApiEnv): Verifier {
-  signatureOnly ??= createVerifier({
-    issuer: env.ISSUER,
-    audience: env.AUDIENCE,
-    jwks: env.JWKS_URL,
-    fetcher: env.AUTH,
-  });
-  return signatureOnly;
 }
 
 type ApiApp = { Bindings: ApiEnv; Variables: AuthVariables };
@@ -57,11 +55,11 @@ const app = new Hono<ApiApp>();
 
 app.get("/public", (c) => c.json({ hello: "world" }));
 
-app.use("/jwks/*", (c, next) => requireAuth<ApiApp>({ verifier: verifierFor(c.env) })(c, next));
+app.use("/jwks/*", (c, next) => requireAuth<ApiApp>({ verifier: verifierFor(c.env, true) })(c, next));
 app.get("/jwks/me", (c) => c.json({ sub: c.var.auth.sub, via: "jwks" }));
 app.get("/jwks/admin", requirePermission("users:read"), (c) => c.json({ ok: true }));
 
-app.use("/signature-only/*", (c, next) => requireAuth<ApiApp>({ verifier: signatureOnlyVerifierFor(c.env) })(c, next));
+app.use("/signature-only/*", (c, next) => requireAuth<ApiApp>({ verifier: verifierFor(c.env, false) })(c, next));
 app.get("/signature-only/me", (c) => c.json({ sub: c.var.auth.sub, via: "jwks, no revocation" }));
 
 app.get("/rpc/me", async (c) => {
