@@ -9,6 +9,7 @@ import { AccountService } from "./services/accounts";
 import { type CaptchaVerifier, TurnstileVerifier } from "./services/captcha";
 import { LoginService } from "./services/login";
 import { LogMailer, type Mailer, OutboxMailer, ResendMailer } from "./services/mailer";
+import { PasswordChangeService } from "./services/password-change";
 import { PasswordResetService } from "./services/password-reset";
 import { RefreshTokenService } from "./services/refresh-tokens";
 import { SessionService } from "./services/sessions";
@@ -35,6 +36,7 @@ export interface Container {
   sessions: SessionService;
   login: LoginService;
   passwordReset: PasswordResetService;
+  passwordChange: PasswordChangeService;
 }
 
 export async function buildContainer(env: Env): Promise<Container> {
@@ -78,7 +80,13 @@ export async function buildContainer(env: Env): Promise<Container> {
       passwords: config.passwords,
     },
   );
+  const passwordChange = new PasswordChangeService(users, accounts, sessions, limiter, mailer, {
+    lockout: config.lockout,
+    passwords: config.passwords,
+    publicUrl: config.publicUrl,
+  });
   return {
+    passwordChange,
     config,
     keys,
     accessTokenSettings,

@@ -111,6 +111,49 @@ describe("audit log", () => {
     expect(JSON.parse(reuse?.details ?? "{}")).toHaveProperty("family_id");
   });
 
+  it("records password reset, password change, CAPTCHA and rate-limit events", async () => {
+    const session = await newSession();
+    const userId = session.user.id;
+    await sendWithEnv({}, jsonRequest("/auth/password-reset", { email: session.email }));
+    await auditFor(userId, "password_reset_requested");
+    await postJson("/auth/password-reset/confirm", { token: "not-a-real-token", password: "a fine new password" });
+    await vi.waitFor(async () => {
+      const failed = await env.DB.prepare(
+        "SELECT COUNT(*) AS n FROM audit_log WHERE event = 'password_reset_failed'",
+      ).first<number>("n");
+      expect(failed).toBeGreaterThan(0);
+    });
+    await postJson(
+      "/auth/password",
+      { current_password: "wrong password entirely", new_password: "a fine new password" },
+      bearer(session.access_token),
+    );
+    const [changeFailed] = await auditFor(userId, "password_change_failed");
+    expect(JSON.parse(changeFailed?.details ?? "{}")).toEqual({ reason: "wrong_password" });
+
+    vi.stubGlobal("fetch", async () => Response.json({ success: false }));
+    try {
+      const captcha = { TURNSTILE_SECRET: "secret", CAPTCHA_AFTER_FAILURES: "1" };
+      const email = freshEmail("captcha");
+      await sendWithEnv(captcha, jsonRequest("/auth/login", { email, password: "wrong password entirely" }));
+      await sendWithEnv(captcha, jsonRequest("/auth/login", { email, password: "wrong password entirely" }));
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    const ip = "198.51.100.250";
+    const tight = { RATE_LIMIT_LOGIN_PER_IP: "1" };
+    for (let i = 0; i < 2; i++) {
+      await sendWithEnv(
+        tight,
+        jsonRequest("/auth/login", { email: freshEmail(), password: "x" }, { "CF-Connecting-IP": ip }),
+      );
+    }
+    const events = (await env.DB.prepare("SELECT DISTINCT event FROM audit_log").all<{ event: string }>()).results.map(
+      (r) => r.event,
+    );
+    expect(events).toEqual(expect.arrayContaining(["captcha_failed", "rate_limited"]));
+  });
+
   it("never fails the request when the audit write fails", async () => {
     const log = vi.spyOn(console, "error").mockImplementation(() => {});
     const failing = { insert: async () => Promise.reject(new Error("D1 is down")) } as unknown as AuditLogStore;

@@ -1,6 +1,7 @@
 /**
  * @module routes/auth
- * /auth/*: signup, email verification, login, refresh, logout, logout-all, me.
+ * /auth/*: signup, email verification, login, refresh, logout, logout-all,
+ * password change, me.
  * HTTP only: parse, call a service, shape the response. Every credential
  * endpoint carries a per-IP rate limit; login also has the per-account lockout.
  */
@@ -20,6 +21,7 @@ const credentials = z.object({ email: z.string().max(1024), password: z.string()
 const loginBody = credentials.extend({ captcha_token: z.string().min(1).max(4096).optional() });
 const tokenBody = z.object({ token: z.string().min(1).max(512) });
 const refreshBody = z.object({ refresh_token: z.string().min(1).max(512) });
+const passwordChangeBody = z.object({ current_password: z.string(), new_password: z.string() });
 const logoutBody = z.object({ refresh_token: z.string().min(1).max(512).optional() });
 
 export const authRoutes = new Hono<AppEnv>()
@@ -93,6 +95,13 @@ export const authRoutes = new Hono<AppEnv>()
     await c.var.services.sessions.logoutAll(c.var.auth.sub, now);
     c.var.audit.record("logout_all", c.var.auth.sub, {}, now);
     return c.body(null, 204);
+  })
+  .post("/password", rateLimit({ name: "login", limit: (c) => c.rateLimits.perIp.login }), requireAuth(), async (c) => {
+    const body = await readJson(c, passwordChangeBody);
+    const { passwordChange } = c.var.services;
+    return c.json(
+      await passwordChange.change(c.var.auth.sub, body.current_password, body.new_password, c.var.audit, Date.now()),
+    );
   })
   .get("/me", requireAuth(), async (c) => {
     const user = await c.var.services.users.findById(c.var.auth.sub);

@@ -20,7 +20,9 @@ export type AuditEvent =
   | "password_reset_requested"
   | "password_reset_completed"
   | "password_reset_failed"
-  | "rate_limited";
+  | "rate_limited"
+  | "password_changed"
+  | "password_change_failed";
 
 /** Who made the request: filled in once per request by the app. */
 export interface RequestMeta {

@@ -84,32 +84,24 @@ export class LoginService {
     // Failed logins per IP only matter for the CAPTCHA; they never lock.
     const ipPolicy = { ...lockout, maxFailures: Number.MAX_SAFE_INTEGER };
     const [accountAttempt, ipAttempt] = await Promise.allSettled([
-      this.#limiter.reserveAttempt(account, lockout, now),
-      captcha.verifier ? this.#limiter.reserveAttempt(ip, ipPolicy, now) : Promise.resolve(null),
+      this.#limiter.reserve(account, lockout, now),
+      captcha.verifier ? this.#limiter.reserve(ip, ipPolicy, now) : Promise.resolve(null),
     ]);
-    const settleAccount = (outcome: AttemptOutcome) =>
-      accountAttempt.status === "fulfilled" && accountAttempt.value.reservationId
-        ? this.#limiter.settleAttempt(account, lockout, accountAttempt.value.reservationId, outcome, now)
-        : Promise.resolve();
-    // A success releases the IP's reservation without wiping its failures: logging
-    // in to one's own account must not buy more CAPTCHA-free guesses at others.
-    const settleIp = (outcome: AttemptOutcome) =>
-      ipAttempt.status === "fulfilled" && ipAttempt.value?.reservationId
-        ? this.#limiter.settleAttempt(
-            ip,
-            ipPolicy,
-            ipAttempt.value.reservationId,
-            outcome === "success" ? "abandon" : outcome,
-            now,
-          )
-        : Promise.resolve();
-    const settle = (outcome: AttemptOutcome) => Promise.all([settleAccount(outcome), settleIp(outcome)]);
+    const settle = async (outcome: AttemptOutcome) => {
+      await Promise.all([
+        accountAttempt.status === "fulfilled" ? accountAttempt.value.settle(outcome) : null,
+        // A success releases the IP's reservation without wiping its failures: logging
+        // in to one's own account must not buy more CAPTCHA-free guesses at others.
+        ipAttempt.status === "fulfilled" ? ipAttempt.value?.settle(outcome === "success" ? "abandon" : outcome) : null,
+      ]);
+    };
 
     if (accountAttempt.status === "rejected" || ipAttempt.status === "rejected") {
       await settle("abandon").catch(() => {});
       throw accountAttempt.status === "rejected" ? accountAttempt.reason : (ipAttempt as PromiseRejectedResult).reason;
     }
-    const attempt = accountAttempt.value;
+    const attempt = accountAttempt.value.decision;
+    const ipDecision = ipAttempt.value?.decision ?? null;
     if (!attempt.allowed) {
       await settle("abandon").catch(() => {});
       audit.record("login_locked", null, { account_key: account, locked: attempt.locked }, now);
@@ -120,7 +112,7 @@ export class LoginService {
       // Pending attempts count as possible failures: a burst of parallel guesses
       // meets the CAPTCHA as soon as the burst itself reaches the threshold.
       const seen = (decision: AttemptDecision | null) => (decision ? decision.failures + decision.pending : 0);
-      if (captcha.verifier && Math.max(seen(attempt), seen(ipAttempt.value)) >= captcha.afterFailures) {
+      if (captcha.verifier && Math.max(seen(attempt), seen(ipDecision)) >= captcha.afterFailures) {
         const solved = request.captchaToken ? await captcha.verifier.verify(request.captchaToken, request.ip) : false;
         if (!solved) {
           audit.record(

@@ -15,6 +15,13 @@ import type {
 } from "../durable/rate-limiter";
 import { AuthError } from "../errors";
 
+/** A reserved login attempt and the one way to settle it. */
+export interface ReservedAttempt {
+  decision: AttemptDecision;
+  /** Settles the reservation (a no-op when the attempt was refused). */
+  settle(outcome: AttemptOutcome): Promise<void>;
+}
+
 export class RateLimiterClient {
   readonly #namespace: DurableObjectNamespace<RateLimiter>;
 
@@ -28,6 +35,15 @@ export class RateLimiterClient {
 
   reserveAttempt(key: string, policy: AttemptPolicy, now: number): Promise<AttemptDecision> {
     return this.#call(key, (stub) => stub.reserveAttempt(policy, now));
+  }
+
+  async reserve(key: string, policy: AttemptPolicy, now: number): Promise<ReservedAttempt> {
+    const decision = await this.reserveAttempt(key, policy, now);
+    const id = decision.reservationId;
+    return {
+      decision,
+      settle: (outcome) => (id ? this.settleAttempt(key, policy, id, outcome, now) : Promise.resolve()),
+    };
   }
 
   settleAttempt(key: string, policy: AttemptPolicy, reservationId: string, outcome: AttemptOutcome, now: number) {

@@ -51,12 +51,16 @@ export class UserStore {
     return result.meta.changes === 1;
   }
 
-  /** Replaces the hash only if it is still the one we verified against (no lost update). */
-  async replacePasswordHash(id: string, expectedHash: string, newHash: string, now: number): Promise<void> {
-    await this.#db
+  /**
+   * Replaces the hash only if it is still the one we verified against (no lost
+   * update); true when it did.
+   */
+  async replacePasswordHash(id: string, expectedHash: string, newHash: string, now: number): Promise<boolean> {
+    const result = await this.#db
       .prepare("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?")
       .bind(newHash, now, id, expectedHash)
       .run();
+    return result.meta.changes === 1;
   }
 
   /**

@@ -1,0 +1,199 @@
+// Local servers and storage for bench/run.mjs: `.dev.vars`, the bench's own persist
+// directory (bench/.state), `wrangler d1` against it, and `wrangler dev` in its own
+// process group. Everything listens on and talks to 127.0.0.1 only.
+import { execFile, spawn } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { delimiter, join } from "node:path";
+import { promisify } from "node:util";
+import { generateDevSecrets } from "../../scripts/dev-secrets.mjs";
+import { fail, HOST, ROOT, STATE_DIR } from "./common.mjs";
+
+const execFileAsync = promisify(execFile);
+const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
+const DEV_VARS = join(ROOT, ".dev.vars");
+
+/** The environment of every child: node_modules/.bin first (so wrangler runs on the project's node 22), no telemetry. */
+export function childEnv() {
+  return {
+    ...process.env,
+    PATH: `${join(ROOT, "node_modules", ".bin")}${delimiter}${process.env.PATH ?? ""}`,
+    // Keep wrangler itself off the network: no telemetry, no fetch of the `Request.cf` sample.
+    WRANGLER_SEND_METRICS: "false",
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  };
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, HOST, () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The auth Worker's development settings. Like `npm run dev` (scripts/dev.mjs), writes
+ * .dev.vars with fresh development secrets when it is missing, with the same content.
+ * Returns its KEY=VALUE pairs.
+ */
+export async function ensureDevVars() {
+  if (!existsSync(DEV_VARS)) {
+    const secrets = await generateDevSecrets();
+    const lines = [
+      "# Development settings and secrets, written by `npm run dev`. Git-ignored; never deploy these.",
+      "ENVIRONMENT=development",
+      "ISSUER=http://localhost:8787",
+      "PUBLIC_URL=http://localhost:8787",
+      "ACCESS_TOKEN_AUDIENCE=http://localhost:8787",
+      "MAIL_TRANSPORT=outbox",
+      `PASSWORD_PEPPER=${secrets.PASSWORD_PEPPER}`,
+      `JWT_PRIVATE_KEYS=${secrets.JWT_PRIVATE_KEYS}`,
+      "",
+    ];
+    writeFileSync(DEV_VARS, lines.join("\n"), { mode: 0o600 });
+    console.log("[bench] wrote .dev.vars with fresh development keys and pepper (as `npm run dev` does)");
+  }
+  const vars = {};
+  for (const line of readFileSync(DEV_VARS, "utf8").split("\n")) {
+    const match = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!match) continue;
+    let value = match[2];
+    if (/^(["']).*\1$/.test(value)) value = value.slice(1, -1);
+    vars[match[1]] = value;
+  }
+  return vars;
+}
+
+/** Runs wrangler to completion (d1 commands); returns stdout. Fails with the tail of its output. */
+export async function wrangler(args, { timeoutMs = 120_000 } = {}) {
+  try {
+    const { stdout } = await execFileAsync(WRANGLER, args, {
+      cwd: ROOT,
+      env: { ...childEnv(), CI: "true" },
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: timeoutMs,
+      killSignal: "SIGKILL",
+    });
+    return stdout;
+  } catch (error) {
+    const output = `${error.stdout ?? ""}\n${error.stderr ?? ""}`.trim().split("\n").slice(-15).join("\n");
+    fail(`wrangler ${args.slice(0, 3).join(" ")} failed (${error.killed ? "timed out" : `exit ${error.code}`}):\n${output}`);
+  }
+}
+
+/** `wrangler d1 execute DB --local` against the bench's persist directory. */
+export function d1Execute(sqlOrFile, { file = false, json = false, timeoutMs } = {}) {
+  const args = ["d1", "execute", "DB", "--local", "--persist-to", STATE_DIR, "--yes"];
+  args.push(file ? "--file" : "--command", sqlOrFile);
+  if (json) args.push("--json");
+  return wrangler(args, { timeoutMs });
+}
+
+/** One-row, one-column query; returns the value. */
+export async function d1Value(sql) {
+  const out = await d1Execute(sql, { json: true });
+  let rows;
+  try {
+    rows = JSON.parse(out)[0]?.results;
+  } catch {
+    fail(`wrangler d1 execute --json: output is not JSON: ${out.slice(0, 300)}`);
+  }
+  const row = rows?.[0];
+  if (!row) fail(`wrangler d1 execute: no row for ${sql}`);
+  return Object.values(row)[0];
+}
+
+/** Applies the D1 migrations to the bench's persist directory (as `npm run dev` does to the default one). */
+export function migrate() {
+  return wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE_DIR]);
+}
+
+/** A `wrangler dev` in its own process group, so the whole tree (wrangler, workerd) can be ended. */
+export class DevServer {
+  #child;
+  #log = [];
+  #exited = null;
+
+  /** `args`: wrangler dev arguments besides --port, --ip and --persist-to. */
+  constructor(port, args) {
+    this.port = port;
+    this.base = `http://${HOST}:${port}`;
+    this.#child = spawn(
+      WRANGLER,
+      ["dev", "--port", String(port), "--ip", HOST, "--persist-to", STATE_DIR, ...args],
+      { cwd: ROOT, env: childEnv(), detached: true, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const keep = (chunk) => {
+      this.#log.push(...chunk.toString().split("\n"));
+      if (this.#log.length > 400) this.#log.splice(0, this.#log.length - 400);
+    };
+    this.#child.stdout.on("data", keep);
+    this.#child.stderr.on("data", keep);
+    this.#child.on("error", (error) => {
+      this.#exited ??= `could not start: ${error.message}`;
+    });
+    this.#child.on("exit", (code, signal) => {
+      this.#exited ??= signal ? `exited on ${signal}` : `exited with code ${code}`;
+    });
+  }
+
+  logTail(lines = 40) {
+    return this.#log
+      .filter((line) => line.trim() !== "")
+      .slice(-lines)
+      .join("\n");
+  }
+
+  /** Polls `path` until it answers 200. */
+  async waitUntilReady(path, timeoutMs) {
+    const deadline = performance.now() + timeoutMs;
+    let last = "no answer yet";
+    while (performance.now() < deadline) {
+      if (this.#exited) fail(`the dev server ${this.#exited} before ${path} answered`);
+      try {
+        const res = await fetch(`${this.base}${path}`, { signal: AbortSignal.timeout(2_000) });
+        await res.arrayBuffer();
+        if (res.status === 200) return;
+        last = `HTTP ${res.status}`;
+      } catch (error) {
+        last = error.cause?.code ?? error.message;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    fail(`GET ${path} did not answer 200 within ${timeoutMs / 1000} s (last: ${last})`);
+  }
+
+  /** SIGTERM to the whole process group, then SIGKILL if it is still there after 5 s. */
+  async stop() {
+    const pid = this.#child.pid;
+    if (pid === undefined) return;
+    const signalGroup = (signal) => {
+      try {
+        process.kill(-pid, signal);
+        return true;
+      } catch {
+        return false; // ESRCH: the group is already gone
+      }
+    };
+    if (!signalGroup("SIGTERM")) return;
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (!signalGroup(0)) return;
+    }
+    signalGroup("SIGKILL");
+  }
+
+  /** Last resort on process exit: synchronous, so it also works from an 'exit' handler. */
+  killNow() {
+    if (this.#child.pid === undefined) return;
+    try {
+      process.kill(-this.#child.pid, "SIGKILL");
+    } catch {}
+  }
+}
