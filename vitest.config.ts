@@ -65,8 +65,8 @@ export default defineConfig(async () => {
                 AUTH: AUTH_WORKER,
                 AUTH_RPC: { name: AUTH_WORKER, entrypoint: "AuthService" },
               },
-              // The same namespace id as wrangler.toml: the example reads the revocation keys.
-              kvNamespaces: { TOKENS: "00000000000000000000000000000000" },
+              // The same namespace id as wrangler.toml's REVOCATIONS: the example reads the revocation keys.
+              kvNamespaces: { REVOCATIONS: "11111111111111111111111111111111" },
             },
           ],
         },

@@ -43,7 +43,7 @@ export async function buildContainer(env: Env): Promise<Container> {
   const config = getConfig(env);
   const keys = await getSigningKeys(config.signingKeys);
   const users = new UserStore(env.DB);
-  const revocation = new RevocationStore(env.TOKENS);
+  const revocation = new RevocationStore(env.REVOCATIONS);
   const outbox = new MailOutboxStore(env.DB);
   const accessTokenSettings: AccessTokenSettings = {
     issuer: config.issuer,

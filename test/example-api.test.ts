@@ -47,11 +47,12 @@ describe("example API Worker", () => {
     expect(response.headers.get("WWW-Authenticate")).toBe('Bearer realm="api"');
   });
 
-  it.each(ROUTES)("refuses an expired token on %s", async (path) => {
+  it.each(ROUTES)("refuses an expired token on %s, saying it expired", async (path) => {
     const session = await newSession();
     const response = await api(path, await forge(session.user.id, { expOffset: -60 }));
     expect(response.status).toBe(401);
     expect(response.headers.get("WWW-Authenticate")).toContain('error="invalid_token"');
+    expect(((await response.json()) as { error_description: string }).error_description).toMatch(/expired/);
   });
 
   it.each(ROUTES)("refuses a tampered token on %s", async (path) => {
@@ -64,15 +65,21 @@ describe("example API Worker", () => {
 
   it.each(ROUTES)("refuses a token for another audience on %s", async (path) => {
     const session = await newSession();
-    expect((await api(path, await forge(session.user.id, { aud: "https://other-api.test" }))).status).toBe(401);
+    const response = await api(path, await forge(session.user.id, { aud: "https://other-api.test" }));
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { error_description: string }).error_description).toMatch(
+      /not for this|invalid/,
+    );
   });
 
-  it.each(["/jwks/me", "/rpc/me"])("refuses a revoked token on %s", async (path) => {
+  it.each(["/jwks/me", "/rpc/me"])("refuses a revoked token on %s, saying it was revoked", async (path) => {
     const session = await newSession();
     await send(new Request(`${BASE}/auth/logout`, { method: "POST", headers: bearer(session.access_token) }));
     const response = await api(path, session.access_token);
     expect(response.status).toBe(401);
-    expect(await response.json()).toMatchObject({ error: "invalid_token" });
+    const body = (await response.json()) as { error: string; error_description: string };
+    expect(body.error).toBe("invalid_token");
+    expect(body.error_description).toMatch(/revoked/);
   });
 
   it("still accepts a revoked token on the signature-only route, until it expires (the documented trade-off)", async () => {

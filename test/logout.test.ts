@@ -60,7 +60,7 @@ describe("POST /auth/logout", () => {
         session.access_token,
         keys,
         settings,
-        new RevocationStore(env.TOKENS),
+        new RevocationStore(env.REVOCATIONS),
         (claims.exp + 10) * 1000,
       ),
     ).rejects.toMatchObject({ code: "invalid_token", message: "the access token has been revoked" });

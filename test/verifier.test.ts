@@ -31,13 +31,14 @@ function sign(pair: Pair, claims: Record<string, unknown> = {}, options: { typ?:
     .sign(pair.privateKey);
 }
 
-/** A JWKS endpoint we control: counts fetches, serves whatever `keys` holds now. */
-function jwksServer(initial: JWK[], maxAge = 300) {
-  const state = { keys: initial, fetches: 0 };
+/** A JWKS endpoint we control: counts fetches, serves whatever `keys` holds now (or fails when `down`). */
+function jwksServer(initial: JWK[], cacheControl = "public, max-age=300") {
+  const state = { keys: initial as unknown, fetches: 0, down: false };
   const fetcher = {
     fetch: async () => {
       state.fetches++;
-      return Response.json({ keys: state.keys }, { headers: { "Cache-Control": `public, max-age=${maxAge}` } });
+      if (state.down) return new Response("down", { status: 503 });
+      return Response.json({ keys: state.keys }, { headers: { "Cache-Control": cacheControl } });
     },
   };
   // A unique URL per server, so the Cache API never serves one test's JWKS to another.
@@ -164,6 +165,114 @@ describe("JWKS over HTTP", () => {
   });
 });
 
+describe("JWKS cache lifetimes and failures", () => {
+  function clockAt(start: number) {
+    const clock = { now: start, tick: (ms: number) => (clock.now += ms), read: () => clock.now };
+    return clock;
+  }
+
+  it("refetches after the server's max-age, and only then", async () => {
+    const pair = await keyPair("k1");
+    const server = jwksServer([pair.jwk], "max-age=60, s-maxage=3600");
+    const clock = clockAt(Date.now());
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwks: server.url,
+      fetcher: server.fetcher,
+      clock: clock.read,
+    });
+    const token = await sign(pair);
+    await verifier.verify(token, { now: Date.now() });
+    clock.tick(59_000);
+    await verifier.verify(token, { now: Date.now() });
+    expect(server.state.fetches).toBe(1);
+    // Past max-age (s-maxage is for shared caches, not for us): a removed key is dropped.
+    clock.tick(2_000);
+    server.state.keys = [];
+    expect(await codeOf(verifier.verify(token, { now: Date.now() }))).toBe("invalid_token");
+    // The expiry refetch, then one unknown-kid refetch (cooldown permitting).
+    expect(server.state.fetches).toBe(3);
+  });
+
+  it("clamps max-age=0 to 30 s instead of fetching for every token", async () => {
+    const pair = await keyPair("k1");
+    const server = jwksServer([pair.jwk], "max-age=0");
+    const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: server.url, fetcher: server.fetcher });
+    const token = await sign(pair);
+    for (let i = 0; i < 10; i++) await verifier.verify(token);
+    expect(server.state.fetches).toBe(1);
+  });
+
+  it("allows another unknown-kid refetch once the 30 s cooldown has passed", async () => {
+    const pair = await keyPair("k1");
+    const server = jwksServer([pair.jwk]);
+    const clock = clockAt(Date.now());
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwks: server.url,
+      fetcher: server.fetcher,
+      clock: clock.read,
+    });
+    await verifier.verify(await sign(pair), { now: Date.now() });
+    const late = await keyPair("late");
+    expect(await codeOf(verifier.verify(await sign(late), { now: Date.now() }))).toBe("invalid_token");
+    server.state.keys = [pair.jwk, late.jwk];
+    clock.tick(10_000);
+    expect(await codeOf(verifier.verify(await sign(late), { now: Date.now() }))).toBe("invalid_token");
+    clock.tick(20_000);
+    expect(await codeOf(verifier.verify(await sign(late), { now: Date.now() }))).toBe("ok");
+    expect(server.state.fetches).toBe(3);
+  });
+
+  it("lets every concurrent request with a rotated-in kid through, on one refetch", async () => {
+    const old = await keyPair("old");
+    const server = jwksServer([old.jwk]);
+    const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: server.url, fetcher: server.fetcher });
+    await verifier.verify(await sign(old));
+    const next = await keyPair("next");
+    server.state.keys = [next.jwk, old.jwk];
+    const tokens = await Promise.all(Array.from({ length: 5 }, () => sign(next)));
+    const codes = await Promise.all(tokens.map((t) => codeOf(verifier.verify(t))));
+    expect(codes).toEqual(["ok", "ok", "ok", "ok", "ok"]);
+    expect(server.state.fetches).toBe(2);
+  });
+
+  it("never caches a broken key set, and reports it as jwks_unavailable", async () => {
+    const pair = await keyPair("k1");
+    const server = jwksServer([pair.jwk]);
+    server.state.keys = "oops";
+    const broken = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: server.url, fetcher: server.fetcher });
+    expect(await codeOf(broken.verify(await sign(pair)))).toBe("jwks_unavailable");
+    server.state.keys = [pair.jwk];
+    const fresh = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: server.url, fetcher: server.fetcher });
+    expect(await codeOf(fresh.verify(await sign(pair)))).toBe("ok");
+  });
+
+  it("keeps serving the last good keys while the JWKS endpoint is down", async () => {
+    const pair = await keyPair("k1");
+    const server = jwksServer([pair.jwk], "max-age=60");
+    const clock = clockAt(Date.now());
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwks: server.url,
+      fetcher: server.fetcher,
+      clock: clock.read,
+    });
+    const token = await sign(pair);
+    await verifier.verify(token, { now: Date.now() });
+    server.state.down = true;
+    clock.tick(61_000);
+    expect(await codeOf(verifier.verify(token, { now: Date.now() }))).toBe("ok");
+    // And it does not hammer the endpoint: the next try waits 10 s.
+    const fetches = server.state.fetches;
+    for (let i = 0; i < 5; i++) await verifier.verify(token, { now: Date.now() });
+    expect(server.state.fetches).toBe(fetches);
+  });
+});
+
 describe("revocation at the edge", () => {
   it("refuses a revoked jti, a revoked session and a token older than the user's not-before marker", async () => {
     const pair = await keyPair("k1");
@@ -171,9 +280,9 @@ describe("revocation at the edge", () => {
       issuer: ISSUER,
       audience: AUDIENCE,
       jwks: { keys: [pair.jwk] },
-      revocation: env.TOKENS,
+      revocation: env.REVOCATIONS,
     });
-    const store = new RevocationStore(env.TOKENS);
+    const store = new RevocationStore(env.REVOCATIONS);
     const now = Date.now();
     const user = `edge-${crypto.randomUUID()}`;
     const jti = crypto.randomUUID();

@@ -65,6 +65,24 @@ describe("verify middleware", () => {
     expect((await call("/api/delete", await token({ permissions: ["posts:*"] }))).status).toBe(200);
   });
 
+  it("answers 503, not 401, when the keys cannot be fetched (the token may be fine)", async () => {
+    const down = createVerifier({
+      issuer: "https://issuer.test",
+      audience: "https://api.test",
+      jwks: `https://issuer.test/${crypto.randomUUID()}`,
+      fetcher: { fetch: async () => new Response("down", { status: 503 }) },
+    });
+    const outage = new Hono<{ Variables: AuthVariables }>()
+      .use("*", requireAuth({ verifier: down }))
+      .get("/", (c) => c.text("ok"));
+    const response = await outage.request("https://api.test/", {
+      headers: { Authorization: `Bearer ${await token({})}` },
+    });
+    expect(response.status).toBe(503);
+    expect(response.headers.get("WWW-Authenticate")).toBeNull();
+    expect(await response.json()).toMatchObject({ error: "temporarily_unavailable" });
+  });
+
   it("hasPermission does not let a wildcard cross resources", () => {
     const claims = { permissions: ["posts:*"] } as Parameters<typeof hasPermission>[0];
     expect(hasPermission(claims, "posts:write")).toBe(true);

@@ -8,26 +8,34 @@
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { buildContainer } from "../container";
-import { AuthError } from "../errors";
-import { verifyAccessToken } from "../services/access-tokens";
-import type { AccessTokenClaims } from "../verify/verifier";
+import { verifierFor } from "../services/access-tokens";
+import { VerifyError, type VerifyErrorCode } from "../verify/errors";
+import { type AccessTokenClaims, checkRevocation } from "../verify/verifier";
 
 export type RpcVerifyResult =
   | { ok: true; claims: AccessTokenClaims }
-  | { ok: false; error: string; error_description: string };
+  | { ok: false; error: "invalid_token"; code: VerifyErrorCode; error_description: string };
 
 export class AuthService extends WorkerEntrypoint<Env> {
   async verify(token: string): Promise<RpcVerifyResult> {
     if (typeof token !== "string" || token.length === 0 || token.length > 8192) {
-      return { ok: false, error: "invalid_token", error_description: "the access token is invalid" };
+      return {
+        ok: false,
+        error: "invalid_token",
+        code: "invalid_token",
+        error_description: "the access token is invalid",
+      };
     }
     const { keys, accessTokenSettings, revocation } = await buildContainer(this.env);
+    const now = Date.now();
     try {
-      const claims = await verifyAccessToken(token, keys, accessTokenSettings, revocation, Date.now());
+      const claims = await verifierFor(keys, accessTokenSettings).verify(token, { now });
+      await checkRevocation(revocation, claims, now);
       return { ok: true, claims };
     } catch (error) {
-      if (error instanceof AuthError) return { ok: false, error: error.code, error_description: error.description };
-      throw error;
+      if (!(error instanceof VerifyError)) throw error;
+      // `code` tells expired from revoked from wrong audience; `error` is what to answer (RFC 6750).
+      return { ok: false, error: "invalid_token", code: error.code, error_description: error.message };
     }
   }
 }

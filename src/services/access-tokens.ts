@@ -64,7 +64,7 @@ export async function issueAccessToken(
 // imported public keys, and importing a key costs more than verifying with it.
 const verifiers = new WeakMap<SigningKeys, Map<string, Verifier>>();
 
-function verifierFor(keys: SigningKeys, settings: AccessTokenSettings): Verifier {
+export function verifierFor(keys: SigningKeys, settings: AccessTokenSettings): Verifier {
   let bySettings = verifiers.get(keys);
   if (!bySettings) {
     bySettings = new Map();

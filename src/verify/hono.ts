@@ -7,7 +7,7 @@
  * On success `c.var.auth` holds the verified claims.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { VerifyError } from "./errors";
+import { VerifyError, type VerifyErrorCode } from "./errors";
 import type { AccessTokenClaims, Verifier } from "./verifier";
 
 export interface AuthVariables {
@@ -28,6 +28,15 @@ function deny(c: Context, status: 401 | 403, error: string, description: string,
 
 type WithAuth = { Variables: AuthVariables };
 
+/** Fixed texts: error messages from deeper down never reach the client. */
+const DESCRIPTIONS: Record<Exclude<VerifyErrorCode, "jwks_unavailable">, string> = {
+  invalid_token: "the access token is invalid",
+  token_expired: "the access token has expired",
+  token_revoked: "the access token has been revoked",
+  invalid_audience: "the access token is not for this API",
+  invalid_issuer: "the access token is from another issuer",
+};
+
 export function requireAuth<E extends WithAuth = WithAuth>(options: RequireAuthOptions): MiddlewareHandler<E> {
   const realm = options.realm ?? "api";
   return async (c, next) => {
@@ -43,14 +52,20 @@ export function requireAuth<E extends WithAuth = WithAuth>(options: RequireAuthO
       c.set("auth", await options.verifier.verify(match[1]));
     } catch (error) {
       if (!(error instanceof VerifyError)) throw error;
-      const description = error.message.replace(/"/g, "'");
-      return deny(
-        c,
-        401,
-        "invalid_token",
-        error.message,
-        `Bearer realm="${realm}", error="invalid_token", error_description="${description}"`,
-      );
+      if (error.code === "jwks_unavailable") {
+        // Our problem, not the token's: a 401 would make clients drop good tokens.
+        c.header("Retry-After", "5");
+        return c.json(
+          {
+            error: "temporarily_unavailable",
+            error_description: "the token cannot be checked right now; try again shortly",
+          },
+          503,
+        );
+      }
+      const description = DESCRIPTIONS[error.code];
+      const challenge = `Bearer realm="${realm}", error="invalid_token", error_description="${description}"`;
+      return deny(c, 401, "invalid_token", description, challenge);
     }
     await next();
   };

@@ -1,18 +1,29 @@
 /**
  * @module verify/jwks-cache
- * A JWKS source for jwtVerify: a fixed JWK set, or a URL fetched once and cached
- * in isolate memory and in the Cache API for as long as the server's
- * Cache-Control max-age says (5 minutes when it says nothing usable).
+ * A JWKS source for jwtVerify: a fixed JWK set, or a URL fetched and cached in
+ * isolate memory and in a Cache API cache of its own ("edgelock-jwks"), for the
+ * server's Cache-Control max-age clamped to 30 s … 1 h (5 minutes when absent).
  *
- * An unknown `kid` refetches at most once per 30 seconds per isolate, so forged
- * kids cannot turn every request into a fetch to the auth server (fetch storms).
- * Trusts the JWKS endpoint it is given (configure an https URL).
+ * - A key set is parsed and validated before it is cached: a broken answer is
+ *   never stored, and is reported as jwks_unavailable, not as a bad token.
+ * - An unknown `kid` forces a network refetch at most once per 30 seconds per
+ *   isolate, so forged kids cannot turn requests into fetches (fetch storms).
+ *   Requests that arrive while that refetch runs wait for it.
+ * - If a refetch fails, the last good key set keeps serving for up to an hour
+ *   past its expiry, and the next attempt waits 10 s: an auth-server outage
+ *   does not take every API down with it, nor get hammered by it.
+ * Trusts the JWKS endpoint it is given (configure an https URL or a service binding).
  */
 import { createLocalJWKSet, errors, type FlattenedJWSInput, type JSONWebKeySet, type JWSHeaderParameters } from "jose";
 import { VerifyError } from "./errors";
 
 export const UNKNOWN_KID_COOLDOWN_MS = 30_000;
+export const JWKS_MIN_MAX_AGE_MS = 30_000;
+export const JWKS_MAX_MAX_AGE_MS = 3_600_000;
 const DEFAULT_MAX_AGE_MS = 300_000;
+const STALE_IF_ERROR_MS = 3_600_000;
+const RETRY_AFTER_FAILURE_MS = 10_000;
+const CACHE_NAME = "edgelock-jwks";
 const FETCHED_AT_HEADER = "X-Edgelock-Fetched-At";
 
 type KeyResolver = ReturnType<typeof createLocalJWKSet>;
@@ -32,7 +43,14 @@ export function staticJwks(jwks: JSONWebKeySet): JwksSource {
 
 interface Snapshot {
   resolver: KeyResolver;
+  fetchedAt: number;
   expiresAt: number;
+}
+
+export interface RemoteJwksOptions {
+  fetcher?: JwksFetcher;
+  /** Epoch ms; for tests. */
+  clock?: () => number;
 }
 
 export class RemoteJwks implements JwksSource {
@@ -40,70 +58,125 @@ export class RemoteJwks implements JwksSource {
   readonly #fetcher: JwksFetcher;
   readonly #clock: () => number;
   #snapshot: Snapshot | undefined;
-  #inflight: Promise<Snapshot> | undefined;
+  #loading: Promise<Snapshot> | undefined;
   #lastForcedRefresh = Number.NEGATIVE_INFINITY;
+  #lastFailure = Number.NEGATIVE_INFINITY;
 
-  constructor(url: string, options: { fetcher?: JwksFetcher; clock?: () => number } = {}) {
+  constructor(url: string, options: RemoteJwksOptions = {}) {
     this.#url = url;
     this.#fetcher = options.fetcher ?? { fetch: (input, init) => fetch(input, init) };
     this.#clock = options.clock ?? Date.now;
   }
 
   async resolve(header: JWSHeaderParameters, token: FlattenedJWSInput) {
-    const now = this.#clock();
-    let snapshot = this.#snapshot && this.#snapshot.expiresAt > now ? this.#snapshot : await this.#load(false);
+    const snapshot = await this.#current();
     try {
       return await snapshot.resolver(header, token);
     } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey) || now - this.#lastForcedRefresh < UNKNOWN_KID_COOLDOWN_MS) {
-        throw error;
-      }
-      // A kid we have not seen: perhaps a key was rotated in. Look once, then cool down.
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      // A kid we do not know: perhaps a key was rotated in. If someone already
+      // refreshed (or is refreshing), use that; else refresh once per cooldown.
+      if (this.#loading) return (await this.#loading).resolver(header, token);
+      if (this.#snapshot && this.#snapshot !== snapshot) return this.#snapshot.resolver(header, token);
+      const now = this.#clock();
+      if (now - this.#lastForcedRefresh < UNKNOWN_KID_COOLDOWN_MS) throw error;
       this.#lastForcedRefresh = now;
-      snapshot = await this.#load(true);
-      return snapshot.resolver(header, token);
+      return (await this.#load({ network: true })).resolver(header, token);
     }
   }
 
-  /** One fetch at a time per isolate; concurrent callers share it. */
-  #load(bypassCache: boolean): Promise<Snapshot> {
-    this.#inflight ??= this.#fetchSnapshot(bypassCache).finally(() => {
-      this.#inflight = undefined;
-    });
-    return this.#inflight;
-  }
-
-  async #fetchSnapshot(bypassCache: boolean): Promise<Snapshot> {
-    const cache = typeof caches === "undefined" ? undefined : (caches as unknown as { default: Cache }).default;
-    let response = bypassCache ? undefined : await cache?.match(this.#url).catch(() => undefined);
-    if (!response) {
-      try {
-        response = await this.#fetcher.fetch(this.#url, { headers: { Accept: "application/json" } });
-      } catch (cause) {
-        throw new VerifyError("jwks_unavailable", "the JWKS could not be fetched", { cause });
-      }
-      if (!response.ok) throw new VerifyError("jwks_unavailable", `the JWKS endpoint answered ${response.status}`);
-      // Stamped with when we fetched it, so a copy read back from the cache
-      // expires when the original would have, not a full max-age later.
-      response = new Response(response.body, response);
-      response.headers.set(FETCHED_AT_HEADER, String(this.#clock()));
-      // Shared with every isolate in this location, for as long as the server allows.
-      await cache?.put(this.#url, response.clone()).catch(() => {});
-    }
-    let jwks: JSONWebKeySet;
+  async #current(): Promise<Snapshot> {
+    const now = this.#clock();
+    const snapshot = this.#snapshot;
+    if (snapshot && snapshot.expiresAt > now) return snapshot;
+    // Expired (or none): refresh, unless a refresh just failed and we can serve stale.
+    const stale = snapshot && now - snapshot.expiresAt < STALE_IF_ERROR_MS ? snapshot : undefined;
+    if (stale && now - this.#lastFailure < RETRY_AFTER_FAILURE_MS) return stale;
     try {
-      jwks = (await response.json()) as JSONWebKeySet;
-    } catch (cause) {
-      throw new VerifyError("jwks_unavailable", "the JWKS is not valid JSON", { cause });
+      return await this.#load({ network: false });
+    } catch (error) {
+      if (stale) return stale;
+      throw error;
     }
-    const fetchedAt = Number(response.headers.get(FETCHED_AT_HEADER)) || this.#clock();
-    const snapshot = { resolver: createLocalJWKSet(jwks), expiresAt: fetchedAt + maxAgeMs(response) };
-    this.#snapshot = snapshot;
+  }
+
+  /** One load at a time per isolate; concurrent callers share it. */
+  #load(options: { network: boolean }): Promise<Snapshot> {
+    this.#loading ??= this.#fetchSnapshot(options.network)
+      .then((snapshot) => {
+        this.#snapshot = snapshot;
+        return snapshot;
+      })
+      .catch((error: unknown) => {
+        this.#lastFailure = this.#clock();
+        throw error;
+      })
+      .finally(() => {
+        this.#loading = undefined;
+      });
+    return this.#loading;
+  }
+
+  async #fetchSnapshot(networkOnly: boolean): Promise<Snapshot> {
+    const cache = await openCache();
+    const now = this.#clock();
+    if (!networkOnly) {
+      const cached = await cache?.match(this.#url).catch(() => undefined);
+      const snapshot = cached ? await parseSnapshot(cached).catch(() => undefined) : undefined;
+      if (snapshot && snapshot.expiresAt > now) return snapshot;
+    }
+    let response: Response;
+    try {
+      response = await this.#fetcher.fetch(this.#url, { headers: { Accept: "application/json" } });
+    } catch (cause) {
+      throw new VerifyError("jwks_unavailable", "the signing keys could not be fetched", { cause });
+    }
+    if (!response.ok) throw new VerifyError("jwks_unavailable", "the signing keys could not be fetched");
+    const body = await response.text();
+    const maxAge = clampedMaxAge(response.headers.get("Cache-Control"));
+    // Validate before caching: a broken answer must never be stored.
+    const snapshot = await parseSnapshot(
+      new Response(body, {
+        headers: { [FETCHED_AT_HEADER]: String(now), "Cache-Control": `max-age=${maxAge / 1000}` },
+      }),
+    );
+    // Stored with only our own max-age: the copy must not outlive the server's
+    // (clamped) max-age through s-maxage, Expires or an edge default TTL.
+    const copy = new Response(body, {
+      headers: {
+        "Content-Type": "application/json",
+        "Cache-Control": `max-age=${maxAge / 1000}`,
+        [FETCHED_AT_HEADER]: String(now),
+      },
+    });
+    await cache?.put(this.#url, copy).catch(() => {});
     return snapshot;
   }
 }
 
-function maxAgeMs(response: Response): number {
-  const match = /(?:^|,)\s*max-age=(\d+)/i.exec(response.headers.get("Cache-Control") ?? "");
-  return match?.[1] ? Number(match[1]) * 1000 : DEFAULT_MAX_AGE_MS;
+async function openCache(): Promise<Cache | undefined> {
+  if (typeof caches === "undefined") return undefined;
+  return caches.open(CACHE_NAME).catch(() => undefined);
+}
+
+/** A response (fresh or cached) as a validated snapshot; throws jwks_unavailable when it is not a usable key set. */
+async function parseSnapshot(response: Response): Promise<Snapshot> {
+  const fetchedAt = Number(response.headers.get(FETCHED_AT_HEADER));
+  if (!Number.isFinite(fetchedAt) || fetchedAt <= 0) {
+    throw new VerifyError("jwks_unavailable", "the cached signing keys carry no fetch time");
+  }
+  try {
+    const jwks = (await response.json()) as JSONWebKeySet;
+    const resolver = createLocalJWKSet(jwks);
+    return { resolver, fetchedAt, expiresAt: fetchedAt + clampedMaxAge(response.headers.get("Cache-Control")) };
+  } catch (cause) {
+    throw new VerifyError("jwks_unavailable", "the signing keys are not a valid JWK set", { cause });
+  }
+}
+
+/** The server's max-age in ms, clamped to 30 s … 1 h; 5 minutes when absent. */
+export function clampedMaxAge(cacheControl: string | null): number {
+  const match = /(?:^|,)\s*max-age=(\d+)/i.exec(cacheControl ?? "");
+  const ms = match?.[1] ? Number(match[1]) * 1000 : DEFAULT_MAX_AGE_MS;
+  return Math.min(Math.max(ms, JWKS_MIN_MAX_AGE_MS), JWKS_MAX_MAX_AGE_MS);
 }

@@ -52,10 +52,16 @@ export interface VerifierOptions {
   algorithms?: string[];
   /** Seconds, at most 30 (the default). */
   clockTolerance?: number;
-  /** The auth server's TOKENS namespace (read-only use): checks revoked jti/sid and the user's not-before marker. */
+  /**
+   * The auth server's REVOCATIONS KV namespace: checks revoked jti/sid and the
+   * user's not-before marker. KV bindings cannot be read-only, so bind it only
+   * to Workers you trust not to delete revocations (or verify over RPC instead).
+   */
   revocation?: KVNamespace;
   /** How to fetch a JWKS URL; a service binding to the auth Worker works too. Default: global fetch. */
   fetcher?: JwksFetcher;
+  /** Epoch ms for the JWKS cache's expiry and cooldowns; for tests. */
+  clock?: () => number;
 }
 
 export interface VerifyOptions {
@@ -78,13 +84,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const clockTolerance = Math.min(options.clockTolerance ?? MAX_CLOCK_TOLERANCE_SECONDS, MAX_CLOCK_TOLERANCE_SECONDS);
   const keys: JwksSource =
     typeof options.jwks === "string" || options.jwks instanceof URL
-      ? new RemoteJwks(String(options.jwks), { fetcher: options.fetcher })
+      ? new RemoteJwks(String(options.jwks), { fetcher: options.fetcher, clock: options.clock })
       : staticJwks(options.jwks);
   const revocation = options.revocation ? new RevocationStore(options.revocation) : null;
 
   return {
     async verify(token, verifyOptions = {}) {
-      const now = verifyOptions.now ?? Date.now();
+      const now = verifyOptions.now ?? options.clock?.() ?? Date.now();
       let claims: AccessTokenClaims;
       try {
         const result = await jwtVerify<AccessTokenClaims>(token, (header, input) => keys.resolve(header, input), {

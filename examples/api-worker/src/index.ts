@@ -2,7 +2,7 @@
  * An example API Worker protected by edgelock. Two ways to check a caller:
  *   GET /jwks/*  the verifier library over the auth server's JWKS (works anywhere;
  *                keys cached in memory and in the Cache API), with revocation checks
- *                when the TOKENS namespace is bound
+ *                when the REVOCATIONS namespace is bound
  *   GET /signature-only/*  the same without revocation checks
  *   GET /rpc/*   the auth Worker's AuthService over a service binding (no network hop)
  * and GET /public, which needs nothing.
@@ -22,15 +22,15 @@ interface ApiEnv {
       token: string,
     ): Promise<{ ok: true; claims: Record<string, unknown> } | { ok: false; error: string; error_description: string }>;
   };
-  /** The auth server's TOKENS namespace, for revocation checks at the edge. */
-  TOKENS?: KVNamespace;
+  /** The auth server's REVOCATIONS namespace, for revocation checks at the edge. */
+  REVOCATIONS?: KVNamespace;
 }
 
 // Verifiers live per isolate (module scope): they keep the JWKS between requests.
 const verifiers = new Map<string, Verifier>();
 
 /**
- * `withRevocation`: also check the revocation keys in KV (when TOKENS is bound).
+ * `withRevocation`: also check the revocation keys in KV (when REVOCATIONS is bound).
  * Without it, only signature and claims: the cheapest check, but a revoked
  * token lives until it expires.
  */
@@ -43,7 +43,7 @@ function verifierFor(env: ApiEnv, withRevocation: boolean): Verifier {
       audience: env.AUDIENCE,
       jwks: env.JWKS_URL,
       fetcher: env.AUTH,
-      revocation: withRevocation ? env.TOKENS : undefined,
+      revocation: withRevocation ? env.REVOCATIONS : undefined,
     });
     verifiers.set(key, verifier);
   }
