@@ -1,393 +1,156 @@
-// `npm run bench`: latency of edgelock's main endpoints against a local `wrangler dev`.
+// `npm run bench`: edgelock's performance on local `wrangler dev`, in phases.
 //
-//   npm run bench              # 50 measured requests per endpoint
-//   npm run bench -- --n 100   # 100
+//   npm run bench                 # every phase, default sizes (about 2–3 minutes on 2 cores)
+//   npm run bench -- --quick      # every phase, shorter (about 1 minute)
+//   npm run bench -- --only verify,edge
+//   npm run bench -- --help       # every flag
 //
-// Starts its own server (scripts/dev.mjs on a free port, 127.0.0.1 only), signs up and
-// verifies a fresh user through the real API, then times login, refresh, me and /health
-// one request at a time, and the in-Worker cost of one PBKDF2 password hash. Prints a
-// table and writes the figures to bench/results/<timestamp>.json. See bench/README.md.
-import { execFileSync, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+// Phases: endpoints (sequential login/refresh/me/health latency and the in-Worker password
+// hash cost), verify (in-isolate token verification throughput, ES256 and EdDSA),
+// concurrency (login/refresh/me with 1, 4, 16 requests in flight), users (login/refresh/me
+// as D1 grows to 1k/10k/100k users) and edge (the example API Worker's requireAuth and RPC
+// routes against /public). Everything runs against servers the bench starts on 127.0.0.1,
+// with their own storage in bench/.state (deleted at the end). Prints one table per phase
+// and writes every figure to bench/results/<timestamp>.json. See bench/README.md.
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { cpus } from "node:os";
-import { delimiter, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { BenchError, fail, HOST, ROOT, run } from "./lib/common.mjs";
+import { CLIENT_IP } from "./lib/http.mjs";
+import {
+  benchConcurrency,
+  benchEdge,
+  benchEndpoints,
+  benchPasswordHash,
+  benchUserGrowth,
+  benchVerifyCost,
+  createUser,
+  issueEdgeTokens,
+  WARMUP,
+} from "./lib/phases.mjs";
+import { reportConcurrency, reportEdge, reportEndpoints, reportUserGrowth, reportVerify } from "./lib/report.mjs";
+import { childEnv, DevServer, ensureDevVars, freePort, migrate, prepareState, removeState } from "./lib/server.mjs";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const HOST = "127.0.0.1";
-const WARMUP = 5;
-const HEALTH_TIMEOUT_MS = 60_000;
-const REQUEST_TIMEOUT_MS = 30_000;
-const HASH_ROUNDS = 7;
-const HASH_COUNTS = [1, 21];
-const PASSWORD = "bench correct horse 42";
+const BOOT_TIMEOUT_MS = 90_000;
+const PHASES = ["endpoints", "verify", "concurrency", "users", "edge"];
+/**
+ * Per-IP limits stay on (their check is part of what we measure) but so high
+ * (the configuration's maximum) that no flag setting reaches them.
+ */
+const RATE_LIMIT_PER_IP = 1_000_000;
+const EXAMPLE_CONFIG = "examples/api-worker/wrangler.toml";
+/**
+ * The example's JWKS URL. Its verifier fetches through the AUTH service binding,
+ * so the host is never resolved; `.invalid` makes sure that, if it ever were,
+ * the request fails instead of reaching some other server.
+ */
+const EDGE_JWKS_URL = "http://edgelock.invalid/.well-known/jwks.json";
 
-class BenchError extends Error {}
+const DEFAULTS = {
+  n: 50,
+  edgeN: 200,
+  duration: 5,
+  maxRequests: 5000,
+  concurrency: [1, 4, 16],
+  sizes: [1_000, 10_000, 100_000],
+  verifyCount: 10_000,
+  verifyRounds: 5,
+};
+const QUICK = { n: 15, edgeN: 60, duration: 1.5, maxRequests: 1000, verifyCount: 2_000, verifyRounds: 3 };
 
-/** Set on SIGINT/SIGTERM: the request in flight then fails, and that is not worth reporting. */
-let interrupted = false;
+const USAGE = `usage: node bench/run.mjs [flags]     (npm run bench -- [flags])
 
-function fail(message) {
-  throw new BenchError(message);
-}
+  --quick               shorter everything: --n ${QUICK.n} --edge-n ${QUICK.edgeN} --duration ${QUICK.duration}
+                        --max-requests ${QUICK.maxRequests} --verify-count ${QUICK.verifyCount} --verify-rounds ${QUICK.verifyRounds} (explicit flags win)
+  --only <phases>       comma-separated subset of ${PHASES.join(",")} (default: all)
+  --n <k>               sequential requests per endpoint in "endpoints" and at each "users" size (default ${DEFAULTS.n})
+  --verify-count <N>    verifications per /_dev/verify-cost call, 2–20000 (default ${DEFAULTS.verifyCount})
+  --verify-rounds <r>   rounds of count 1 and count N per algorithm (default ${DEFAULTS.verifyRounds})
+  --concurrency <list>  requests in flight per level, 1–64 each (default ${DEFAULTS.concurrency.join(",")})
+  --duration <s>        seconds per concurrency level, 0.5–60 (default ${DEFAULTS.duration})
+  --max-requests <k>    requests per concurrency level at most (default ${DEFAULTS.maxRequests})
+  --sizes <list>        seeded users in D1, ascending, up to 200000 (default ${DEFAULTS.sizes.join(",")})
+  --edge-n <k>          requests per route in "edge" (default ${DEFAULTS.edgeN})
+  --keep-state          keep bench/.state (the servers' D1, KV, DO storage) after the run`;
 
 function parseArgs(argv) {
-  let n = 50;
+  const options = {};
+  let quick = false;
+  let only = PHASES;
+  let keepState = false;
+  const integer = (name, value, min, max) => {
+    const x = Number(value);
+    if (!Number.isInteger(x) || x < min || x > max)
+      fail(`--${name} must be an integer from ${min} to ${max}, got ${value}`);
+    return x;
+  };
+  const list = (name, value, min, max) => {
+    const items = String(value)
+      .split(",")
+      .map((item) => integer(name, item.trim().replace(/_/g, ""), min, max));
+    if (items.length === 0) fail(`--${name} needs at least one value`);
+    return items;
+  };
+  const parsers = {
+    n: (v) => integer("n", v, 1, 10_000),
+    "edge-n": (v) => integer("edge-n", v, 1, 10_000),
+    "verify-count": (v) => integer("verify-count", v, 2, 20_000),
+    "verify-rounds": (v) => integer("verify-rounds", v, 1, 50),
+    "max-requests": (v) => integer("max-requests", v, 1, 100_000),
+    duration: (v) => {
+      const x = Number(v);
+      if (!Number.isFinite(x) || x < 0.5 || x > 60) fail(`--duration must be 0.5 to 60 seconds, got ${v}`);
+      return x;
+    },
+    concurrency: (v) => [...new Set(list("concurrency", v, 1, 64))].sort((a, b) => a - b),
+    sizes: (v) => {
+      const sizes = list("sizes", v, 1, 200_000);
+      if (sizes.some((size, i) => i > 0 && size <= sizes[i - 1])) fail("--sizes must be strictly ascending");
+      return sizes;
+    },
+  };
+  const keys = {
+    "edge-n": "edgeN",
+    "verify-count": "verifyCount",
+    "verify-rounds": "verifyRounds",
+    "max-requests": "maxRequests",
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    let value;
-    if (arg === "--n") value = argv[++i];
-    else if (arg.startsWith("--n=")) value = arg.slice("--n=".length);
-    else if (arg === "--help" || arg === "-h") {
-      console.log("usage: node bench/run.mjs [--n <iterations per endpoint, default 50>]");
+    if (arg === "--help" || arg === "-h") {
+      console.log(USAGE);
       process.exit(0);
-    } else fail(`unknown argument: ${arg} (usage: node bench/run.mjs [--n <iterations>])`);
-    n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > 10_000) fail(`--n must be an integer from 1 to 10000, got ${value}`);
-  }
-  return { n };
-}
-
-// ---------------------------------------------------------------- server
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, HOST, () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** The local dev server in its own process group, so the whole tree (dev.mjs, wrangler, workerd) can be ended. */
-class DevServer {
-  #child;
-  #log = [];
-  #exited = null;
-
-  constructor(port, env) {
-    this.port = port;
-    this.base = `http://${HOST}:${port}`;
-    // Per-IP limits stay on (their check is part of what we measure) but high
-    // enough (10,000 per window) that `--n` in the thousands never hits them.
-    const limits = ["LOGIN", "REFRESH", "SIGNUP", "VERIFY_EMAIL"].flatMap((route) => [
-      "--var",
-      `RATE_LIMIT_${route}_PER_IP:10000`,
-    ]);
-    this.#child = spawn("node", ["scripts/dev.mjs", "--port", String(port), "--ip", HOST, ...limits], {
-      cwd: ROOT,
-      env,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const keep = (chunk) => {
-      this.#log.push(...chunk.toString().split("\n"));
-      if (this.#log.length > 400) this.#log.splice(0, this.#log.length - 400);
-    };
-    this.#child.stdout.on("data", keep);
-    this.#child.stderr.on("data", keep);
-    this.#child.on("error", (error) => {
-      this.#exited ??= `could not start: ${error.message}`;
-    });
-    this.#child.on("exit", (code, signal) => {
-      this.#exited ??= signal ? `exited on ${signal}` : `exited with code ${code}`;
-    });
-  }
-
-  get exited() {
-    return this.#exited;
-  }
-
-  logTail(lines = 40) {
-    return this.#log
-      .filter((line) => line.trim() !== "")
-      .slice(-lines)
-      .join("\n");
-  }
-
-  async waitUntilHealthy(timeoutMs) {
-    const deadline = performance.now() + timeoutMs;
-    let last = "no answer yet";
-    while (performance.now() < deadline) {
-      if (this.#exited) fail(`the dev server ${this.#exited} before /health answered`);
-      try {
-        const res = await fetch(`${this.base}/health`, { signal: AbortSignal.timeout(2_000) });
-        await res.arrayBuffer();
-        if (res.status === 200) return;
-        last = `HTTP ${res.status}`;
-      } catch (error) {
-        last = error.cause?.code ?? error.message;
+    }
+    if (arg === "--quick") {
+      quick = true;
+      continue;
+    }
+    if (arg === "--keep-state") {
+      keepState = true;
+      continue;
+    }
+    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    const name = match?.[1];
+    if (name === "only" || (name !== undefined && Object.hasOwn(parsers, name))) {
+      const value = match[2] ?? argv[++i];
+      if (value === undefined) fail(`--${name} needs a value`);
+      if (name === "only") {
+        only = value.split(",").map((phase) => phase.trim());
+        const unknown = only.filter((phase) => !PHASES.includes(phase));
+        if (unknown.length > 0 || only.length === 0)
+          fail(`--only: unknown phase(s) ${unknown.join(", ")}; known: ${PHASES.join(", ")}`);
+      } else {
+        options[keys[name] ?? name] = parsers[name](value);
       }
-      await new Promise((r) => setTimeout(r, 250));
+      continue;
     }
-    fail(`GET /health did not answer 200 within ${timeoutMs / 1000} s (last: ${last})`);
+    fail(`unknown argument: ${arg}\n${USAGE}`);
   }
-
-  /** SIGTERM to the whole process group, then SIGKILL if it is still there after 5 s. */
-  async stop() {
-    const pid = this.#child.pid;
-    if (pid === undefined) return;
-    const signalGroup = (signal) => {
-      try {
-        process.kill(-pid, signal);
-        return true;
-      } catch {
-        return false; // ESRCH: the group is already gone
-      }
-    };
-    if (!signalGroup("SIGTERM")) return;
-    const deadline = Date.now() + 5_000;
-    while (Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      if (!signalGroup(0)) return;
-    }
-    signalGroup("SIGKILL");
-  }
-
-  /** Last resort on process exit: synchronous, so it also works from an 'exit' handler. */
-  killNow() {
-    if (this.#child.pid === undefined) return;
-    try {
-      process.kill(-this.#child.pid, "SIGKILL");
-    } catch {}
-  }
+  return { ...DEFAULTS, ...(quick ? QUICK : {}), ...options, quick, phases: new Set(only), keepState };
 }
 
-// ---------------------------------------------------------------- HTTP
-
-/**
- * One request; times fetch until the body is fully read. Fails unless the status is `expect`.
- * Returns { ms, json }.
- */
-// One client address per run (a documentation range; wrangler dev passes the header
-// through), so per-IP counters from earlier runs never carry over into this one.
-const CLIENT_IP = `198.51.100.${Math.floor(Math.random() * 254) + 1}`;
-
-async function call(base, method, path, { body, token, expect = 200 } = {}) {
-  const headers = { "cf-connecting-ip": CLIENT_IP };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  if (token !== undefined) headers.authorization = `Bearer ${token}`;
-  const init = {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  };
-  let res;
-  let text;
-  const start = performance.now();
-  try {
-    res = await fetch(`${base}${path}`, init);
-    text = await res.text();
-  } catch (error) {
-    fail(`${method} ${path}: request failed: ${error.cause?.code ?? error.message}`);
-  }
-  const ms = performance.now() - start;
-  if (res.status !== expect) {
-    fail(`${method} ${path}: expected HTTP ${expect}, got ${res.status}: ${text.slice(0, 500)}`);
-  }
-  let json;
-  if (text !== "") {
-    try {
-      json = JSON.parse(text);
-    } catch {
-      fail(`${method} ${path}: HTTP ${res.status} but the body is not JSON: ${text.slice(0, 200)}`);
-    }
-  }
-  return { ms, json };
-}
-
-function requireString(value, what) {
-  if (typeof value !== "string" || value === "") fail(`${what} is missing from the response`);
-  return value;
-}
-
-// ---------------------------------------------------------------- statistics
-
-function quantile(sorted, q) {
-  // Nearest-rank: the smallest value with at least q of the samples at or below it.
-  const rank = Math.max(1, Math.ceil(q * sorted.length));
-  return sorted[rank - 1];
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-function summarize(samples, wallMs) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const round = (x) => Math.round(x * 1000) / 1000;
-  return {
-    n: samples.length,
-    median_ms: round(median(samples)),
-    p95_ms: round(quantile(sorted, 0.95)),
-    min_ms: round(sorted[0]),
-    max_ms: round(sorted[sorted.length - 1]),
-    mean_ms: round(samples.reduce((a, b) => a + b, 0) / samples.length),
-    requests_per_s: Math.round((samples.length / (wallMs / 1000)) * 10) / 10,
-    samples_ms: samples.map(round),
-  };
-}
-
-/** Runs `once` (which returns a latency in ms) `warmup` times untimed, then `n` times. */
-async function measure(n, once) {
-  for (let i = 0; i < WARMUP; i++) await once();
-  const samples = [];
-  const start = performance.now();
-  for (let i = 0; i < n; i++) samples.push(await once());
-  return summarize(samples, performance.now() - start);
-}
-
-// ---------------------------------------------------------------- the benchmark
-
-async function createUser(base) {
-  const email = `bench-${randomBytes(6).toString("hex")}@example.com`;
-  const signup = await call(base, "POST", "/auth/signup", { body: { email, password: PASSWORD }, expect: 202 });
-  if (signup.json?.status !== "verification_required") {
-    fail(`POST /auth/signup: expected {"status":"verification_required"}, got ${JSON.stringify(signup.json)}`);
-  }
-  const outbox = await call(base, "GET", `/_dev/outbox?to=${encodeURIComponent(email)}`);
-  if (!Array.isArray(outbox.json)) fail(`GET /_dev/outbox: expected a JSON array, got ${JSON.stringify(outbox.json)}`);
-  const tokens = outbox.json
-    .map((mail) => /\/auth\/verify-email\?token=([^\s"&<]+)/.exec(mail?.text ?? "")?.[1])
-    .filter((token) => token !== undefined);
-  if (tokens.length !== 1) {
-    fail(
-      `GET /_dev/outbox: expected one verification link for ${email}, found ${tokens.length} in ${outbox.json.length} mail(s)`,
-    );
-  }
-  const verified = await call(base, "POST", "/auth/verify-email", { body: { token: decodeURIComponent(tokens[0]) } });
-  if (verified.json?.user?.email !== email) {
-    fail(`POST /auth/verify-email: expected the user ${email}, got ${JSON.stringify(verified.json)}`);
-  }
-  return email;
-}
-
-async function benchEndpoints(base, email, n) {
-  const credentials = { email, password: PASSWORD };
-  const results = {};
-
-  results.health = await measure(n, async () => {
-    const { ms, json } = await call(base, "GET", "/health");
-    if (json?.status !== "ok") fail(`GET /health: expected {"status":"ok"}, got ${JSON.stringify(json)}`);
-    return ms;
-  });
-
-  let session;
-  results.login = await measure(n, async () => {
-    const { ms, json } = await call(base, "POST", "/auth/login", { body: credentials });
-    requireString(json?.access_token, "POST /auth/login: access_token");
-    requireString(json?.refresh_token, "POST /auth/login: refresh_token");
-    session = json;
-    return ms;
-  });
-
-  let refreshToken = session.refresh_token;
-  results.refresh = await measure(n, async () => {
-    const { ms, json } = await call(base, "POST", "/auth/refresh", { body: { refresh_token: refreshToken } });
-    requireString(json?.access_token, "POST /auth/refresh: access_token");
-    const next = requireString(json?.refresh_token, "POST /auth/refresh: refresh_token");
-    if (next === refreshToken) fail("POST /auth/refresh: answered the same refresh_token instead of rotating it");
-    refreshToken = next;
-    return ms;
-  });
-
-  const accessToken = session.access_token;
-  results.me = await measure(n, async () => {
-    const { ms, json } = await call(base, "GET", "/auth/me", { token: accessToken });
-    if (json?.user?.email !== email) fail(`GET /auth/me: expected the user ${email}, got ${JSON.stringify(json)}`);
-    return ms;
-  });
-
-  return results;
-}
-
-async function benchPasswordHash(base) {
-  const timings = Object.fromEntries(HASH_COUNTS.map((count) => [count, []]));
-  let iterations;
-  const once = async (count) => {
-    const { ms, json } = await call(base, "POST", "/_dev/password-hash-cost", { body: { count } });
-    if (json?.count !== count || !Number.isInteger(json?.iterations) || json.iterations < 1) {
-      fail(`POST /_dev/password-hash-cost: expected {count: ${count}, iterations}, got ${JSON.stringify(json)}`);
-    }
-    if (iterations !== undefined && json.iterations !== iterations) fail("PBKDF2 iterations changed during the run");
-    iterations = json.iterations;
-    return ms;
-  };
-  await once(1); // warm-up
-  // Interleaved, so slow drift (thermal, other load) affects both counts alike.
-  for (let round = 0; round < HASH_ROUNDS; round++) {
-    for (const count of HASH_COUNTS) timings[count].push(await once(count));
-  }
-  const [low, high] = HASH_COUNTS;
-  const medianLow = median(timings[low]);
-  const medianHigh = median(timings[high]);
-  const round3 = (x) => Math.round(x * 1000) / 1000;
-  return {
-    iterations,
-    rounds: HASH_ROUNDS,
-    counts: HASH_COUNTS,
-    [`median_ms_count_${low}`]: round3(medianLow),
-    [`median_ms_count_${high}`]: round3(medianHigh),
-    ms_per_hash: round3((medianHigh - medianLow) / (high - low)),
-    samples_ms: Object.fromEntries(HASH_COUNTS.map((count) => [count, timings[count].map(round3)])),
-  };
-}
-
-// ---------------------------------------------------------------- output
-
-function table(rows) {
-  const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => String(row[col]).length)));
-  const line = (row) =>
-    row
-      .map((cell, col) => (col === 0 ? String(cell).padEnd(widths[col]) : String(cell).padStart(widths[col])))
-      .join("  ");
-  return [line(rows[0]), widths.map((w) => "-".repeat(w)).join("  "), ...rows.slice(1).map(line)].join("\n");
-}
-
-function report(summary) {
-  const { endpoints, password_hash: hash } = summary;
-  const labels = {
-    health: "GET /health",
-    login: "POST /auth/login",
-    refresh: "POST /auth/refresh",
-    me: "GET /auth/me",
-  };
-  const rows = [["endpoint", "n", "median ms", "p95 ms", "min ms", "max ms", "req/s"]];
-  for (const [key, label] of Object.entries(labels)) {
-    const r = endpoints[key];
-    rows.push([
-      label,
-      r.n,
-      r.median_ms.toFixed(2),
-      r.p95_ms.toFixed(2),
-      r.min_ms.toFixed(2),
-      r.max_ms.toFixed(2),
-      r.requests_per_s.toFixed(1),
-    ]);
-  }
-  const [low, high] = hash.counts;
-  console.log("");
-  console.log(
-    `edgelock bench — ${summary.date}, node ${summary.node.client} (server node ${summary.node.server}), wrangler ${summary.wrangler}`,
-  );
-  console.log(`server: ${summary.server}; sequential requests, ${summary.warmup} warm-up + ${summary.n} measured each`);
-  console.log("");
-  console.log(table(rows));
-  console.log("");
-  console.log(
-    `password hash (PBKDF2-SHA256, ${hash.iterations} iterations), in the Worker: ${hash.ms_per_hash.toFixed(2)} ms per hash` +
-      ` (median of ${hash.rounds}: ${low} hash ${hash[`median_ms_count_${low}`].toFixed(1)} ms,` +
-      ` ${high} hashes ${hash[`median_ms_count_${high}`].toFixed(1)} ms)`,
-  );
-}
+// ---------------------------------------------------------------- metadata
 
 function readVersion(packageName) {
   try {
@@ -400,10 +163,11 @@ function readVersion(packageName) {
 function gitCommit() {
   try {
     const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "migrations", "wrangler.toml"], {
-      cwd: ROOT,
-      encoding: "utf8",
-    }).trim();
+    const dirty = execFileSync(
+      "git",
+      ["status", "--porcelain", "--", "src", "migrations", "wrangler.toml", "examples", "bench"],
+      { cwd: ROOT, encoding: "utf8" },
+    ).trim();
     return { commit, src_dirty: dirty !== "" };
   } catch {
     return { commit: "unknown", src_dirty: null };
@@ -412,88 +176,213 @@ function gitCommit() {
 
 // ---------------------------------------------------------------- main
 
+const servers = new Set();
+
+function cleanUp(options) {
+  if (!options.keepState) removeState();
+}
+
+async function startServer(label, args, readyPath) {
+  const port = await freePort();
+  const server = new DevServer(port, args);
+  server.label = label;
+  servers.add(server);
+  const start = performance.now();
+  console.log(`\n[bench] starting ${label} on ${HOST}:${port} …`);
+  await server.waitUntilReady(readyPath, BOOT_TIMEOUT_MS);
+  console.log(`[bench] ready in ${((performance.now() - start) / 1000).toFixed(1)} s`);
+  return server;
+}
+
+async function stopServer(server) {
+  await server.stop();
+  servers.delete(server);
+}
+
 async function main() {
-  const { n } = parseArgs(process.argv.slice(2));
+  const options = parseArgs(process.argv.slice(2));
+  const started = new Date();
+  const t0 = performance.now();
   const clientMajor = Number(process.versions.node.split(".")[0]);
   if (clientMajor !== 22) console.warn(`[bench] warning: running on node ${process.version}; the project uses node 22`);
+  const serverNode = execFileSync("node", ["--version"], { env: childEnv(), encoding: "utf8" }).trim();
 
-  // node_modules/.bin first, as `npm run` does: the server then runs on the project's node 22.
-  const env = {
-    ...process.env,
-    PATH: `${join(ROOT, "node_modules", ".bin")}${delimiter}${process.env.PATH ?? ""}`,
-    // Keep wrangler itself off the network: no telemetry, no fetch of the `Request.cf` sample.
-    WRANGLER_SEND_METRICS: "false",
-    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  const onExit = () => {
+    for (const server of servers) server.killNow();
   };
-  const serverNode = execFileSync("node", ["--version"], { env, encoding: "utf8" }).trim();
-
-  const port = await freePort();
-  const started = new Date();
-  console.log(`[bench] starting wrangler dev on ${HOST}:${port} (node ${serverNode}) …`);
-  const server = new DevServer(port, env);
-  const onExit = () => server.killNow();
   const onSignal = (signal) => {
-    interrupted = true;
-    console.error(`[bench] ${signal}: stopping the dev server`);
-    server.stop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+    run.interrupted = true;
+    console.error(`[bench] ${signal}: stopping the dev server(s)`);
+    Promise.all([...servers].map((server) => server.stop()))
+      .then(() => cleanUp(options))
+      .finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
   };
   process.on("exit", onExit);
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
-  try {
-    const bootStart = performance.now();
-    await server.waitUntilHealthy(HEALTH_TIMEOUT_MS);
-    console.log(`[bench] server ready in ${((performance.now() - bootStart) / 1000).toFixed(1)} s`);
+  const summary = {
+    benchmark: "edgelock-local-http",
+    date: started.toISOString(),
+    n: options.n,
+    warmup: WARMUP,
+    node: { client: process.version, server: serverNode },
+    wrangler: readVersion("wrangler"),
+    platform: { os: process.platform, arch: process.arch, cpu: cpus()[0]?.model ?? "unknown", cpus: cpus().length },
+    git: gitCommit(),
+    sources: "the working tree (src, migrations, examples, wrangler.toml) as copied at the start of the run",
+    options: { ...options, phases: [...options.phases] },
+    client_ip: CLIENT_IP,
+    method:
+      "keep-alive fetch from one node process on the same machine; latency = performance.now() around fetch with the body " +
+      "fully read; p95/p99 = nearest rank; sequential req/s = n / wall time of the measured loop; concurrency req/s = " +
+      "answers / wall time of the level; in-Worker costs = (median t(high count) - median t(low count)) / (count difference)",
+    phase_seconds: {},
+  };
+  const tables = [];
+  const phase = async (name, work) => {
+    const start = performance.now();
+    const result = await work();
+    summary.phase_seconds[name] = Math.round(performance.now() - start) / 1000;
+    return result;
+  };
+  let current;
 
-    const base = server.base;
+  try {
+    const devVars = await ensureDevVars();
+    for (const name of ["ISSUER", "ACCESS_TOKEN_AUDIENCE"]) {
+      if (!devVars[name])
+        fail(`.dev.vars has no ${name}: the example API Worker needs it (delete .dev.vars to regenerate)`);
+    }
+    // The servers run from a copy of the sources taken now: wrangler dev reloads on
+    // every change to its sources, and another edit to src/ must not land mid-run.
+    prepareState();
+    console.log("[bench] copied the sources to bench/.state/tree; applying D1 migrations to bench/.state/persist …");
+    await phase("setup_migrations", () => migrate());
+
+    // -------- the auth Worker alone: endpoints, verify, concurrency, users; tokens for edge
+    const limits = ["LOGIN", "REFRESH", "SIGNUP", "VERIFY_EMAIL"].flatMap((route) => [
+      "--var",
+      `RATE_LIMIT_${route}_PER_IP:${RATE_LIMIT_PER_IP}`,
+    ]);
+    current = await startServer("the auth Worker (wrangler dev)", limits, "/health");
+    const base = current.base;
+    summary.server = `wrangler dev (workerd) at ${base}, run in bench/.state/tree, --persist-to bench/.state/persist`;
+
     const email = await createUser(base);
     console.log(`[bench] created and verified ${email}`);
 
-    console.log(`[bench] measuring /health, login, refresh, me: ${WARMUP} warm-up + ${n} each …`);
-    const endpoints = await benchEndpoints(base, email, n);
-    console.log(
-      `[bench] measuring the password hash cost (${HASH_ROUNDS} rounds of count ${HASH_COUNTS.join(" and ")}) …`,
-    );
-    const passwordHash = await benchPasswordHash(base);
+    if (options.phases.has("endpoints")) {
+      console.log(`[bench] endpoints: /health, login, refresh, me, ${WARMUP} warm-up + ${options.n} each; hash cost …`);
+      await phase("endpoints", async () => {
+        summary.endpoints = await benchEndpoints(base, email, options.n);
+        summary.password_hash = await benchPasswordHash(base);
+      });
+      tables.push(reportEndpoints(summary));
+      console.log(tables.at(-1));
+    }
 
-    const summary = {
-      benchmark: "edgelock-local-http",
-      date: started.toISOString(),
-      n,
-      warmup: WARMUP,
-      server: `wrangler dev (workerd) at http://${HOST}:${port}`,
-      node: { client: process.version, server: serverNode },
-      wrangler: readVersion("wrangler"),
-      platform: { os: process.platform, arch: process.arch, cpu: cpus()[0]?.model ?? "unknown", cpus: cpus().length },
-      git: gitCommit(),
-      method:
-        "sequential requests, one in flight, keep-alive fetch; latency = performance.now() around fetch with the body fully read; " +
-        "requests_per_s = n / wall time of the measured loop; p95 = nearest rank",
-      endpoints,
-      password_hash: passwordHash,
-    };
-    report(summary);
+    if (options.phases.has("verify")) {
+      console.log(
+        `\n[bench] verify: ES256 and EdDSA, count 1 and ${options.verifyCount}, ${options.verifyRounds} rounds …`,
+      );
+      summary.verify_cost = await phase("verify", () =>
+        benchVerifyCost(base, { count: options.verifyCount, rounds: options.verifyRounds }),
+      );
+      tables.push(reportVerify(summary.verify_cost));
+      console.log(tables.at(-1));
+    }
 
+    if (options.phases.has("concurrency")) {
+      const workers = Math.max(...options.concurrency);
+      console.log(`\n[bench] concurrency: creating ${workers - 1} more users (one account per worker) …`);
+      summary.concurrency = await phase("concurrency", async () => {
+        const users = [email];
+        while (users.length < workers) users.push(await createUser(base));
+        console.log(
+          `[bench] concurrency: login, refresh, me at ${options.concurrency.join(", ")} in flight, ` +
+            `${options.duration} s or ${options.maxRequests} requests each …`,
+        );
+        return benchConcurrency(base, users, {
+          levels: options.concurrency,
+          durationMs: options.duration * 1000,
+          maxRequests: options.maxRequests,
+        });
+      });
+      tables.push(reportConcurrency(summary.concurrency));
+      console.log(tables.at(-1));
+    }
+
+    if (options.phases.has("users")) {
+      console.log(`\n[bench] users: seeding D1 to ${options.sizes.join(", ")} users …`);
+      summary.user_growth = await phase("users", () =>
+        benchUserGrowth(base, email, { sizes: options.sizes, n: options.n, log: console.log }),
+      );
+      tables.push(reportUserGrowth(summary.user_growth));
+      console.log(tables.at(-1));
+    }
+
+    let edgeTokens;
+    if (options.phases.has("edge")) edgeTokens = await issueEdgeTokens(base, email);
+    await stopServer(current);
+
+    // -------- the example API Worker (primary, served on the port) with the auth Worker (auxiliary)
+    if (options.phases.has("edge")) {
+      const args = [
+        "-c",
+        EXAMPLE_CONFIG,
+        "-c",
+        "wrangler.toml",
+        "--var",
+        `ISSUER:${devVars.ISSUER}`,
+        "--var",
+        `AUDIENCE:${devVars.ACCESS_TOKEN_AUDIENCE}`,
+        "--var",
+        `JWKS_URL:${EDGE_JWKS_URL}`,
+      ];
+      current = await startServer(
+        "the example API Worker + the auth Worker (wrangler dev, two configs)",
+        args,
+        "/public",
+      );
+      summary.edge = await phase("edge", async () => {
+        console.log(
+          `[bench] edge: /public, /signature-only/me, /jwks/me, /rpc/me, ${options.edgeN} each, interleaved …`,
+        );
+        return benchEdge(current.base, edgeTokens, { n: options.edgeN });
+      });
+      summary.edge.server = `wrangler dev -c ${EXAMPLE_CONFIG} -c wrangler.toml at ${current.base}, run in bench/.state/tree, --persist-to bench/.state/persist`;
+      tables.push(reportEdge(summary.edge));
+      console.log(tables.at(-1));
+      await stopServer(current);
+    }
+
+    summary.duration_s = Math.round(performance.now() - t0) / 1000;
     const dir = join(ROOT, "bench", "results");
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `${started.toISOString().replaceAll(":", "-")}.json`);
     writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
-    console.log(`\n[bench] wrote ${file.slice(ROOT.length + 1)}`);
+
+    console.log(
+      `\n[bench] edgelock bench — ${summary.date}, node ${summary.node.client} (server ${serverNode}), ` +
+        `wrangler ${summary.wrangler}, ${summary.platform.cpus} × ${summary.platform.cpu}`,
+    );
+    console.log(`[bench] wrote ${file.slice(ROOT.length + 1)}; total ${summary.duration_s.toFixed(1)} s`);
   } catch (error) {
-    if (error instanceof BenchError && !interrupted) {
-      const tail = server.logTail();
+    if (error instanceof BenchError && !run.interrupted && current) {
+      const tail = current.logTail();
       if (tail) console.error(`\n[bench] last lines of the dev server's output:\n${tail}\n`);
     }
     throw error;
   } finally {
-    await server.stop();
+    await Promise.all([...servers].map((server) => stopServer(server)));
+    if (!run.interrupted) cleanUp(options);
     process.off("exit", onExit);
   }
 }
 
 main().catch((error) => {
-  if (interrupted) return;
+  if (run.interrupted) return;
   console.error(`[bench] FAILED: ${error instanceof BenchError ? error.message : (error?.stack ?? error)}`);
   process.exitCode = 1;
 });

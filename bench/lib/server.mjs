@@ -1,17 +1,20 @@
-// Local servers and storage for bench/run.mjs: `.dev.vars`, the bench's own persist
-// directory (bench/.state), `wrangler d1` against it, and `wrangler dev` in its own
-// process group. Everything listens on and talks to 127.0.0.1 only.
+// Local servers and storage for bench/run.mjs: `.dev.vars`, the bench's own directory
+// (bench/.state: a copy of the sources and the servers' storage), `wrangler d1` against
+// it, and `wrangler dev` in its own process group. Everything listens on and talks to
+// 127.0.0.1 only.
 import { execFile, spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
 import { generateDevSecrets } from "../../scripts/dev-secrets.mjs";
-import { fail, HOST, ROOT, STATE_DIR } from "./common.mjs";
+import { fail, HOST, PERSIST_DIR, ROOT, STATE_DIR, TREE_DIR } from "./common.mjs";
 
 const execFileAsync = promisify(execFile);
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
 const DEV_VARS = join(ROOT, ".dev.vars");
+/** What the Workers are built from (wrangler.toml's `main`, rules and migrations_dir are relative to it). */
+const TREE_ENTRIES = ["wrangler.toml", "package.json", "tsconfig.json", "src", "migrations", "examples"];
 
 /** The environment of every child: node_modules/.bin first (so wrangler runs on the project's node 22), no telemetry. */
 export function childEnv() {
@@ -69,11 +72,35 @@ export async function ensureDevVars() {
   return vars;
 }
 
+/**
+ * A fresh bench/.state: a copy of the sources (with .dev.vars, and node_modules linked)
+ * in bench/.state/tree, and an empty bench/.state/persist.
+ */
+export function prepareState() {
+  rmSync(STATE_DIR, { recursive: true, force: true });
+  mkdirSync(PERSIST_DIR, { recursive: true });
+  mkdirSync(TREE_DIR, { recursive: true });
+  for (const entry of TREE_ENTRIES) {
+    if (!existsSync(join(ROOT, entry))) continue;
+    // Not the build output of earlier `wrangler dev` runs in examples/.
+    cpSync(join(ROOT, entry), join(TREE_DIR, entry), {
+      recursive: true,
+      filter: (source) => !source.split(/[\\/]/).includes(".wrangler"),
+    });
+  }
+  cpSync(DEV_VARS, join(TREE_DIR, ".dev.vars"));
+  symlinkSync(join(ROOT, "node_modules"), join(TREE_DIR, "node_modules"), "dir");
+}
+
+export function removeState() {
+  rmSync(STATE_DIR, { recursive: true, force: true });
+}
+
 /** Runs wrangler to completion (d1 commands); returns stdout. Fails with the tail of its output. */
 export async function wrangler(args, { timeoutMs = 120_000 } = {}) {
   try {
     const { stdout } = await execFileAsync(WRANGLER, args, {
-      cwd: ROOT,
+      cwd: TREE_DIR,
       env: { ...childEnv(), CI: "true" },
       maxBuffer: 64 * 1024 * 1024,
       timeout: timeoutMs,
@@ -82,13 +109,15 @@ export async function wrangler(args, { timeoutMs = 120_000 } = {}) {
     return stdout;
   } catch (error) {
     const output = `${error.stdout ?? ""}\n${error.stderr ?? ""}`.trim().split("\n").slice(-15).join("\n");
-    fail(`wrangler ${args.slice(0, 3).join(" ")} failed (${error.killed ? "timed out" : `exit ${error.code}`}):\n${output}`);
+    fail(
+      `wrangler ${args.slice(0, 3).join(" ")} failed (${error.killed ? "timed out" : `exit ${error.code}`}):\n${output}`,
+    );
   }
 }
 
 /** `wrangler d1 execute DB --local` against the bench's persist directory. */
 export function d1Execute(sqlOrFile, { file = false, json = false, timeoutMs } = {}) {
-  const args = ["d1", "execute", "DB", "--local", "--persist-to", STATE_DIR, "--yes"];
+  const args = ["d1", "execute", "DB", "--local", "--persist-to", PERSIST_DIR, "--yes"];
   args.push(file ? "--file" : "--command", sqlOrFile);
   if (json) args.push("--json");
   return wrangler(args, { timeoutMs });
@@ -110,7 +139,7 @@ export async function d1Value(sql) {
 
 /** Applies the D1 migrations to the bench's persist directory (as `npm run dev` does to the default one). */
 export function migrate() {
-  return wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE_DIR]);
+  return wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", PERSIST_DIR]);
 }
 
 /** A `wrangler dev` in its own process group, so the whole tree (wrangler, workerd) can be ended. */
@@ -119,15 +148,16 @@ export class DevServer {
   #log = [];
   #exited = null;
 
-  /** `args`: wrangler dev arguments besides --port, --ip and --persist-to. */
+  /** `args`: wrangler dev arguments besides --port, --ip and --persist-to. Runs in bench/.state/tree. */
   constructor(port, args) {
     this.port = port;
     this.base = `http://${HOST}:${port}`;
-    this.#child = spawn(
-      WRANGLER,
-      ["dev", "--port", String(port), "--ip", HOST, "--persist-to", STATE_DIR, ...args],
-      { cwd: ROOT, env: childEnv(), detached: true, stdio: ["ignore", "pipe", "pipe"] },
-    );
+    this.#child = spawn(WRANGLER, ["dev", "--port", String(port), "--ip", HOST, "--persist-to", PERSIST_DIR, ...args], {
+      cwd: TREE_DIR,
+      env: childEnv(),
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const keep = (chunk) => {
       this.#log.push(...chunk.toString().split("\n"));
       if (this.#log.length > 400) this.#log.splice(0, this.#log.length - 400);

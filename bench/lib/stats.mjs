@@ -25,6 +25,7 @@ export function summarize(samples, wallMs, { keepSamples = true } = {}) {
     n: samples.length,
     median_ms: round3(median(samples)),
     p95_ms: round3(quantile(sorted, 0.95)),
+    p99_ms: round3(quantile(sorted, 0.99)),
     min_ms: round3(sorted[0]),
     max_ms: round3(sorted[sorted.length - 1]),
     mean_ms: round3(samples.reduce((a, b) => a + b, 0) / samples.length),

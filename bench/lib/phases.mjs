@@ -1,0 +1,379 @@
+// The measurements of bench/run.mjs, one function per phase. Each returns plain
+// figures (for the JSON file); bench/lib/report.mjs turns them into tables.
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fail, STATE_DIR } from "./common.mjs";
+import { CLIENT_IP, call, closedLoop, requireString } from "./http.mjs";
+import { d1Execute, d1Value } from "./server.mjs";
+import { median, round1, round3, summarize } from "./stats.mjs";
+
+export const PASSWORD = "bench correct horse 42";
+export const WARMUP = 5;
+const HASH_ROUNDS = 7;
+const HASH_COUNTS = [1, 21];
+export const VERIFY_ALGS = ["ES256", "EdDSA"];
+export const VERIFY_TARGET_PER_S = 5000;
+/** Seeded users: rows per INSERT statement and per `wrangler d1 execute --file` call. */
+const SEED_ROWS_PER_INSERT = 500;
+const SEED_ROWS_PER_FILE = 50_000;
+
+/** Runs `once` (which returns a latency in ms) `warmup` times untimed, then `n` times. */
+async function measure(n, once, warmup = WARMUP) {
+  for (let i = 0; i < warmup; i++) await once();
+  const samples = [];
+  const start = performance.now();
+  for (let i = 0; i < n; i++) samples.push(await once());
+  return summarize(samples, performance.now() - start);
+}
+
+// ---------------------------------------------------------------- users
+
+/** Signs up `bench-<random>@example.com` and verifies it through the real API (link from /_dev/outbox). */
+export async function createUser(base) {
+  const email = `bench-${randomBytes(6).toString("hex")}@example.com`;
+  const signup = await call(base, "POST", "/auth/signup", { body: { email, password: PASSWORD }, expect: 202 });
+  if (signup.json?.status !== "verification_required") {
+    fail(`POST /auth/signup: expected {"status":"verification_required"}, got ${JSON.stringify(signup.json)}`);
+  }
+  const outbox = await call(base, "GET", `/_dev/outbox?to=${encodeURIComponent(email)}`);
+  if (!Array.isArray(outbox.json)) fail(`GET /_dev/outbox: expected a JSON array, got ${JSON.stringify(outbox.json)}`);
+  const tokens = outbox.json
+    .map((mail) => /\/auth\/verify-email\?token=([^\s"&<]+)/.exec(mail?.text ?? "")?.[1])
+    .filter((token) => token !== undefined);
+  if (tokens.length !== 1) {
+    fail(
+      `GET /_dev/outbox: expected one verification link for ${email}, found ${tokens.length} in ${outbox.json.length} mail(s)`,
+    );
+  }
+  const verified = await call(base, "POST", "/auth/verify-email", { body: { token: decodeURIComponent(tokens[0]) } });
+  if (verified.json?.user?.email !== email) {
+    fail(`POST /auth/verify-email: expected the user ${email}, got ${JSON.stringify(verified.json)}`);
+  }
+  return email;
+}
+
+/** POST /auth/login; returns the token response. */
+export async function login(base, email) {
+  const { ms, json } = await call(base, "POST", "/auth/login", { body: { email, password: PASSWORD } });
+  requireString(json?.access_token, "POST /auth/login: access_token");
+  requireString(json?.refresh_token, "POST /auth/login: refresh_token");
+  return { ms, session: json };
+}
+
+async function refresh(base, refreshToken) {
+  const { ms, json } = await call(base, "POST", "/auth/refresh", { body: { refresh_token: refreshToken } });
+  requireString(json?.access_token, "POST /auth/refresh: access_token");
+  const next = requireString(json?.refresh_token, "POST /auth/refresh: refresh_token");
+  if (next === refreshToken) fail("POST /auth/refresh: answered the same refresh_token instead of rotating it");
+  return { ms, session: json };
+}
+
+async function me(base, accessToken, email) {
+  const { ms, json } = await call(base, "GET", "/auth/me", { token: accessToken });
+  if (json?.user?.email !== email) fail(`GET /auth/me: expected the user ${email}, got ${JSON.stringify(json)}`);
+  return ms;
+}
+
+// ---------------------------------------------------------------- phase: endpoints (sequential latency)
+
+/** Sequential latency of /health (unless `health: false`), login, refresh and me for one user. */
+export async function benchEndpoints(base, email, n, { health = true } = {}) {
+  const results = {};
+  if (health) {
+    results.health = await measure(n, async () => {
+      const { ms, json } = await call(base, "GET", "/health");
+      if (json?.status !== "ok") fail(`GET /health: expected {"status":"ok"}, got ${JSON.stringify(json)}`);
+      return ms;
+    });
+  }
+
+  let session;
+  results.login = await measure(n, async () => {
+    const result = await login(base, email);
+    session = result.session;
+    return result.ms;
+  });
+
+  let refreshToken = session.refresh_token;
+  results.refresh = await measure(n, async () => {
+    const result = await refresh(base, refreshToken);
+    refreshToken = result.session.refresh_token;
+    return result.ms;
+  });
+
+  const accessToken = session.access_token;
+  results.me = await measure(n, () => me(base, accessToken, email));
+  return results;
+}
+
+// ---------------------------------------------------------------- in-Worker costs, timed from outside
+
+/**
+ * Times a dev route that does `count` units of work with a low and a high count,
+ * interleaved (so slow drift affects both alike), after one warm-up of each.
+ * Returns the per-count samples and medians.
+ */
+async function timeCounts(counts, rounds, once) {
+  const timings = Object.fromEntries(counts.map((count) => [count, []]));
+  for (const count of counts) await once(count); // warm-up (and, for verify-cost, key generation)
+  for (let round = 0; round < rounds; round++) {
+    for (const count of counts) timings[count].push(await once(count));
+  }
+  const [low, high] = counts;
+  return { timings, medianLow: median(timings[low]), medianHigh: median(timings[high]), low, high };
+}
+
+export async function benchPasswordHash(base) {
+  let iterations;
+  const once = async (count) => {
+    const { ms, json } = await call(base, "POST", "/_dev/password-hash-cost", { body: { count } });
+    if (json?.count !== count || !Number.isInteger(json?.iterations) || json.iterations < 1) {
+      fail(`POST /_dev/password-hash-cost: expected {count: ${count}, iterations}, got ${JSON.stringify(json)}`);
+    }
+    if (iterations !== undefined && json.iterations !== iterations) fail("PBKDF2 iterations changed during the run");
+    iterations = json.iterations;
+    return ms;
+  };
+  const { timings, medianLow, medianHigh, low, high } = await timeCounts(HASH_COUNTS, HASH_ROUNDS, once);
+  return {
+    iterations,
+    rounds: HASH_ROUNDS,
+    counts: HASH_COUNTS,
+    [`median_ms_count_${low}`]: round3(medianLow),
+    [`median_ms_count_${high}`]: round3(medianHigh),
+    ms_per_hash: round3((medianHigh - medianLow) / (high - low)),
+    samples_ms: Object.fromEntries(HASH_COUNTS.map((count) => [count, timings[count].map(round3)])),
+  };
+}
+
+/**
+ * Phase "verify": in-isolate verify throughput with cached keys. POST /_dev/verify-cost
+ * verifies one token `count` times serially; (N − 1) / (t(N) − t(1)) is tokens per
+ * second on the one core the isolate runs on.
+ */
+export async function benchVerifyCost(base, { count, rounds }) {
+  const results = {};
+  for (const alg of VERIFY_ALGS) {
+    let kid;
+    const once = async (n) => {
+      const { ms, json } = await call(base, "POST", "/_dev/verify-cost", { body: { alg, count: n } });
+      if (json?.alg !== alg || json?.count !== n || typeof json?.kid !== "string") {
+        fail(`POST /_dev/verify-cost: expected {alg: ${alg}, count: ${n}, kid}, got ${JSON.stringify(json)}`);
+      }
+      // A new kid means a new isolate (a new key, an uncached import): the figures would mix two setups.
+      if (kid !== undefined && json.kid !== kid) fail(`POST /_dev/verify-cost: the ${alg} key changed during the run`);
+      kid = json.kid;
+      return ms;
+    };
+    const { timings, medianLow, medianHigh } = await timeCounts([1, count], rounds, once);
+    const extraMs = medianHigh - medianLow;
+    if (!(extraMs > 0)) {
+      fail(
+        `verify-cost ${alg}: ${count} verifications took no longer than 1 (${round3(extraMs)} ms); raise --verify-count`,
+      );
+    }
+    const perSecond = (count - 1) / (extraMs / 1000);
+    results[alg] = {
+      median_ms_count_1: round3(medianLow),
+      [`median_ms_count_${count}`]: round3(medianHigh),
+      us_per_verify: round3((extraMs * 1000) / (count - 1)),
+      tokens_per_s_per_core: Math.round(perSecond),
+      meets_target: perSecond >= VERIFY_TARGET_PER_S,
+      samples_ms: { 1: timings[1].map(round3), [count]: timings[count].map(round3) },
+    };
+  }
+  return { count, rounds, target_tokens_per_s_per_core: VERIFY_TARGET_PER_S, algs: results };
+}
+
+// ---------------------------------------------------------------- phase: concurrency
+
+/**
+ * Phase "concurrency": login, refresh and me with `levels` requests in flight, each
+ * level bounded by `durationMs` and `maxRequests`. Worker i uses users[i] (one account
+ * each: the per-account login budget allows only a few attempts in flight at once).
+ */
+export async function benchConcurrency(base, users, { levels, durationMs, maxRequests }) {
+  const workers = Math.max(...levels);
+  if (users.length < workers) fail(`benchConcurrency: ${workers} users needed, got ${users.length}`);
+  const sessions = [];
+  for (let i = 0; i < workers; i++) sessions.push((await login(base, users[i])).session);
+
+  const endpoints = {
+    login: async (i) => {
+      const result = await login(base, users[i]);
+      return result.ms;
+    },
+    refresh: async (i) => {
+      const result = await refresh(base, sessions[i].refresh_token);
+      sessions[i] = result.session;
+      return result.ms;
+    },
+    me: (i) => me(base, sessions[i].access_token, users[i]),
+  };
+
+  const results = {};
+  for (const [name, once] of Object.entries(endpoints)) {
+    results[name] = {};
+    for (const concurrency of levels) {
+      // Warm-up: one request per worker, untimed.
+      await closedLoop({ concurrency, durationMs: 60_000, maxRequests: concurrency, once });
+      const { samples, wallMs } = await closedLoop({ concurrency, durationMs, maxRequests, once });
+      results[name][concurrency] = { concurrency, ...summarize(samples, wallMs, { keepSamples: false }) };
+      results[name][concurrency].wall_s = round3(wallMs / 1000);
+    }
+  }
+  return { levels, duration_s: durationMs / 1000, max_requests: maxRequests, results };
+}
+
+// ---------------------------------------------------------------- phase: users (D1 size)
+
+/** Rows seed-<from>…seed-<to − 1>@bench.invalid as multi-row INSERTs, one file per SEED_ROWS_PER_FILE rows. */
+function writeSeedFiles(from, to, passwordHash, now) {
+  const files = [];
+  for (let fileStart = from; fileStart < to; fileStart += SEED_ROWS_PER_FILE) {
+    const fileEnd = Math.min(to, fileStart + SEED_ROWS_PER_FILE);
+    const statements = [];
+    for (let start = fileStart; start < fileEnd; start += SEED_ROWS_PER_INSERT) {
+      const rows = [];
+      for (let i = start; i < Math.min(fileEnd, start + SEED_ROWS_PER_INSERT); i++) {
+        // id: 128-bit random base64url, like real ids (src/crypto/random.ts), so the primary-key index looks alike.
+        const id = randomBytes(16).toString("base64url");
+        rows.push(`('${id}','seed-${i}@bench.invalid','${passwordHash}',${now},0,NULL,${now},${now})`);
+      }
+      statements.push(
+        "INSERT INTO users (id, email, password_hash, email_verified_at, tokens_not_before, disabled_at, created_at, updated_at) VALUES\n" +
+          `${rows.join(",\n")};`,
+      );
+    }
+    const file = join(STATE_DIR, `seed-${fileStart}-${fileEnd}.sql`);
+    writeFileSync(file, `${statements.join("\n")}\n`);
+    files.push(file);
+  }
+  return files;
+}
+
+/**
+ * Phase "users": seeds verified users straight into the local D1 (`wrangler d1 execute
+ * --local --file`, while the server runs) up to each of `sizes`, and measures login,
+ * refresh and me (sequential, `n` each) at the starting size and at each size.
+ */
+export async function benchUserGrowth(base, email, { sizes, n, log }) {
+  if (!/^bench-[0-9a-f]+@example\.com$/.test(email)) fail(`unexpected bench email ${email}`);
+  const passwordHash = String(await d1Value(`SELECT password_hash FROM users WHERE email = '${email}'`));
+  // Inlined into SQL below: it must be the self-describing hash format and nothing else.
+  if (!/^pbkdf2-sha256\$\d+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/.test(passwordHash)) {
+    fail(`unexpected password_hash format for the bench user: ${passwordHash.slice(0, 40)}…`);
+  }
+  const countSeeded = async () =>
+    Number(await d1Value("SELECT count(*) AS n FROM users WHERE email LIKE 'seed-%@bench.invalid'"));
+  const countAll = async () => Number(await d1Value("SELECT count(*) AS n FROM users"));
+
+  const steps = [];
+  let seeded = await countSeeded();
+  if (seeded !== 0) fail(`the bench database already holds ${seeded} seeded users`);
+  log(`  at the start: ${await countAll()} users; measuring login, refresh, me …`);
+  steps.push({
+    seeded: 0,
+    users_rows: await countAll(),
+    seed: null,
+    ...(await benchEndpoints(base, email, n, { health: false })),
+  });
+
+  for (const size of sizes) {
+    const previous = seeded;
+    // The server writes audit rows after its answers (waitUntil): let them land before
+    // another process writes to the same SQLite file.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const start = performance.now();
+    const files = writeSeedFiles(seeded, size, passwordHash, Date.now());
+    const generatedMs = performance.now() - start;
+    for (const file of files) await d1Execute(file, { file: true, timeoutMs: 300_000 });
+    const seedMs = performance.now() - start;
+    seeded = await countSeeded();
+    if (seeded !== size) fail(`seeding: expected ${size} seeded users, found ${seeded}`);
+    const rows = await countAll();
+    log(`  seeded to ${size} (${round1(seedMs / 1000)} s, ${files.length} file(s)); ${rows} users; measuring …`);
+    steps.push({
+      seeded: size,
+      users_rows: rows,
+      seed: {
+        rows_added: size - previous,
+        files: files.length,
+        rows_per_insert: SEED_ROWS_PER_INSERT,
+        generate_ms: Math.round(generatedMs),
+        total_ms: Math.round(seedMs),
+      },
+      ...(await benchEndpoints(base, email, n, { health: false })),
+    });
+  }
+  return { sizes, n, warmup: WARMUP, steps };
+}
+
+// ---------------------------------------------------------------- phase: edge (example API Worker)
+
+export const EDGE_ROUTES = [
+  { path: "/public", label: "GET /public (no auth)", auth: false, via: null },
+  { path: "/signature-only/me", label: "GET /signature-only/me (requireAuth: JWKS only)", via: "jwks, no revocation" },
+  { path: "/jwks/me", label: "GET /jwks/me (requireAuth: JWKS + KV revocation)", via: "jwks", revocation: true },
+  { path: "/rpc/me", label: "GET /rpc/me (AuthService over the service binding)", via: "rpc", revocation: true },
+];
+
+/** Tokens for phase "edge", issued by the auth server: one valid, one logged out (revoked). */
+export async function issueEdgeTokens(base, email) {
+  const valid = (await login(base, email)).session;
+  const revoked = (await login(base, email)).session;
+  await call(base, "POST", "/auth/logout", { token: revoked.access_token, expect: 204 });
+  return { userId: valid.user.id, valid: valid.access_token, revoked: revoked.access_token };
+}
+
+/**
+ * Phase "edge": latency of the example API Worker's routes, sequential and interleaved
+ * (one request per route per round), after checking each route answers as it should —
+ * including that a logged-out token is refused where revocation is checked, which
+ * proves the example reads the auth server's TOKENS namespace.
+ */
+export async function benchEdge(base, tokens, { n, warmup = 10 }) {
+  const get = (path, token, expect = 200) => call(base, "GET", path, { token, expect });
+  const checks = {};
+  const pub = await get("/public");
+  if (pub.json?.hello !== "world") fail(`GET /public: expected {"hello":"world"}, got ${JSON.stringify(pub.json)}`);
+  for (const route of EDGE_ROUTES.filter((r) => r.auth !== false)) {
+    const ok = await get(route.path, tokens.valid);
+    if (ok.json?.sub !== tokens.userId || ok.json?.via !== route.via) {
+      fail(`GET ${route.path}: expected {sub: ${tokens.userId}, via: ${route.via}}, got ${JSON.stringify(ok.json)}`);
+    }
+    await get(route.path, undefined, 401);
+    const revoked = await get(route.path, tokens.revoked, route.revocation ? 401 : 200).catch((error) => {
+      if (!route.revocation) throw error;
+      fail(
+        `${error.message}\n(a logged-out token was not refused: the example API Worker does not see the auth server's revocation keys)`,
+      );
+    });
+    checks[route.path] = { valid: 200, missing: 401, logged_out: route.revocation ? 401 : 200 };
+    if (route.revocation && revoked.json?.error !== "invalid_token") {
+      fail(`GET ${route.path} with a logged-out token: expected invalid_token, got ${JSON.stringify(revoked.json)}`);
+    }
+  }
+
+  const once = async (route) => (await get(route.path, route.auth === false ? undefined : tokens.valid)).ms;
+  for (let i = 0; i < warmup; i++) for (const route of EDGE_ROUTES) await once(route);
+  const samples = Object.fromEntries(EDGE_ROUTES.map((route) => [route.path, []]));
+  const busyMs = Object.fromEntries(EDGE_ROUTES.map((route) => [route.path, 0]));
+  for (let i = 0; i < n; i++) {
+    for (const route of EDGE_ROUTES) {
+      const ms = await once(route);
+      samples[route.path].push(ms);
+      busyMs[route.path] += ms;
+    }
+  }
+  const routes = {};
+  for (const route of EDGE_ROUTES) routes[route.path] = summarize(samples[route.path], busyMs[route.path]);
+  const base0 = routes["/public"];
+  for (const route of EDGE_ROUTES) {
+    const r = routes[route.path];
+    r.added_median_ms = round3(r.median_ms - base0.median_ms);
+    r.added_p95_ms = round3(r.p95_ms - base0.p95_ms);
+  }
+  return { n, warmup, client_ip: CLIENT_IP, checks, routes };
+}

@@ -1,0 +1,121 @@
+// The tables bench/run.mjs prints, one per phase.
+import { EDGE_ROUTES, VERIFY_ALGS } from "./phases.mjs";
+import { ms, signedMs, table } from "./stats.mjs";
+
+const ENDPOINT_LABELS = {
+  health: "GET /health",
+  login: "POST /auth/login",
+  refresh: "POST /auth/refresh",
+  me: "GET /auth/me",
+};
+
+const heading = (text) => `\n== ${text}\n`;
+
+export function reportEndpoints({ endpoints, password_hash: hash, n, warmup }) {
+  const rows = [["endpoint", "n", "median ms", "p95 ms", "min ms", "max ms", "req/s"]];
+  for (const [key, label] of Object.entries(ENDPOINT_LABELS)) {
+    const r = endpoints[key];
+    rows.push([label, r.n, ms(r.median_ms), ms(r.p95_ms), ms(r.min_ms), ms(r.max_ms), r.requests_per_s.toFixed(1)]);
+  }
+  const [low, high] = hash.counts;
+  return [
+    heading(`endpoints: sequential requests, ${warmup} warm-up + ${n} measured each`),
+    table(rows),
+    "",
+    `password hash (PBKDF2-SHA256, ${hash.iterations} iterations), in the Worker: ${hash.ms_per_hash.toFixed(2)} ms per hash` +
+      ` (median of ${hash.rounds}: ${low} hash ${hash[`median_ms_count_${low}`].toFixed(1)} ms,` +
+      ` ${high} hashes ${hash[`median_ms_count_${high}`].toFixed(1)} ms)`,
+  ].join("\n");
+}
+
+export function reportVerify(verify) {
+  const { count, rounds, target_tokens_per_s_per_core: target } = verify;
+  const rows = [["alg", "median ms count=1", `median ms count=${count}`, "µs/verify", "tokens/s/core", `≥ ${target}?`]];
+  for (const alg of VERIFY_ALGS) {
+    const r = verify.algs[alg];
+    rows.push([
+      alg,
+      ms(r.median_ms_count_1),
+      ms(r[`median_ms_count_${count}`]),
+      r.us_per_verify.toFixed(1),
+      r.tokens_per_s_per_core,
+      r.meets_target ? "yes" : "NO",
+    ]);
+  }
+  return [
+    heading(
+      `verify: in-isolate verify throughput, cached key (POST /_dev/verify-cost, median of ${rounds} rounds; (N−1) / (t(N) − t(1)))`,
+    ),
+    table(rows),
+  ].join("\n");
+}
+
+export function reportEdge(edge) {
+  const rows = [["route (example API Worker)", "n", "median ms", "p95 ms", "added median", "added p95"]];
+  for (const route of EDGE_ROUTES) {
+    const r = edge.routes[route.path];
+    const base = route.path === "/public";
+    rows.push([
+      route.label,
+      r.n,
+      ms(r.median_ms),
+      ms(r.p95_ms),
+      base ? "(base)" : signedMs(r.added_median_ms),
+      base ? "(base)" : signedMs(r.added_p95_ms),
+    ]);
+  }
+  return [
+    heading(
+      `edge: example API Worker + auth Worker in one wrangler dev; sequential, interleaved, ${edge.warmup} warm-up + ${edge.n} each; added = vs /public`,
+    ),
+    table(rows),
+  ].join("\n");
+}
+
+export function reportConcurrency(concurrency) {
+  const rows = [["endpoint", "in flight", "n", "median ms", "p95 ms", "p99 ms", "req/s"]];
+  for (const [name, byLevel] of Object.entries(concurrency.results)) {
+    for (const level of concurrency.levels) {
+      const r = byLevel[level];
+      rows.push([
+        ENDPOINT_LABELS[name],
+        level,
+        r.n,
+        ms(r.median_ms),
+        ms(r.p95_ms),
+        ms(r.p99_ms),
+        r.requests_per_s.toFixed(1),
+      ]);
+    }
+  }
+  return [
+    heading(
+      `concurrency: closed loop, each level ${concurrency.duration_s} s or ${concurrency.max_requests} requests, one account per worker`,
+    ),
+    table(rows),
+  ].join("\n");
+}
+
+export function reportUserGrowth(growth) {
+  const rows = [
+    ["users in D1", "seeding s", "login med", "login p95", "refresh med", "refresh p95", "me med", "me p95"],
+  ];
+  for (const step of growth.steps) {
+    rows.push([
+      step.users_rows.toLocaleString("en-US"),
+      step.seed ? (step.seed.total_ms / 1000).toFixed(1) : "-",
+      ms(step.login.median_ms),
+      ms(step.login.p95_ms),
+      ms(step.refresh.median_ms),
+      ms(step.refresh.p95_ms),
+      ms(step.me.median_ms),
+      ms(step.me.p95_ms),
+    ]);
+  }
+  return [
+    heading(
+      `users: latency (ms) as D1 grows; sequential, ${growth.warmup} warm-up + ${growth.n} each; seeding = wrangler d1 execute --file`,
+    ),
+    table(rows),
+  ].join("\n");
+}
