@@ -19,3 +19,26 @@ export async function generateDevSecrets() {
     PASSWORD_PEPPER: generatePepper(),
   };
 }
+
+/**
+ * Writes `path` (.dev.vars) with development settings and fresh secrets if it is
+ * missing; returns true when it wrote it. Used by `npm run dev` and the bench.
+ */
+export async function writeDevVarsIfMissing(path = ".dev.vars") {
+  const { existsSync, writeFileSync } = await import("node:fs");
+  if (existsSync(path)) return false;
+  const secrets = await generateDevSecrets();
+  const lines = [
+    "# Development settings and secrets, written by `npm run dev`. Git-ignored; never deploy these.",
+    "ENVIRONMENT=development",
+    "ISSUER=http://localhost:8787",
+    "PUBLIC_URL=http://localhost:8787",
+    "ACCESS_TOKEN_AUDIENCE=http://localhost:8787",
+    "MAIL_TRANSPORT=outbox",
+    `PASSWORD_PEPPER=${secrets.PASSWORD_PEPPER}`,
+    `JWT_PRIVATE_KEYS=${secrets.JWT_PRIVATE_KEYS}`,
+    "",
+  ];
+  writeFileSync(path, lines.join("\n"), { mode: 0o600 });
+  return true;
+}

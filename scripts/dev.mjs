@@ -4,26 +4,12 @@
 //  3. starts `wrangler dev` (http://localhost:8787), passing extra arguments through:
 //     npm run dev -- --port 8790 --ip 127.0.0.1
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
-import { generateDevSecrets } from "./dev-secrets.mjs";
+import { writeDevVarsIfMissing } from "./dev-secrets.mjs";
 
 const DEV_VARS = ".dev.vars";
 const wrangler = "node_modules/.bin/wrangler";
 
-if (!existsSync(DEV_VARS)) {
-  const secrets = await generateDevSecrets();
-  const lines = [
-    "# Development settings and secrets, written by `npm run dev`. Git-ignored; never deploy these.",
-    "ENVIRONMENT=development",
-    "ISSUER=http://localhost:8787",
-    "PUBLIC_URL=http://localhost:8787",
-    "ACCESS_TOKEN_AUDIENCE=http://localhost:8787",
-    "MAIL_TRANSPORT=outbox",
-    `PASSWORD_PEPPER=${secrets.PASSWORD_PEPPER}`,
-    `JWT_PRIVATE_KEYS=${secrets.JWT_PRIVATE_KEYS}`,
-    "",
-  ];
-  writeFileSync(DEV_VARS, lines.join("\n"), { mode: 0o600 });
+if (await writeDevVarsIfMissing(DEV_VARS)) {
   console.log(`[edgelock] wrote ${DEV_VARS} with fresh development keys and pepper`);
 }
 

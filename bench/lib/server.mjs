@@ -3,11 +3,11 @@
 // it, and `wrangler dev` in its own process group. Everything listens on and talks to
 // 127.0.0.1 only.
 import { execFile, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
-import { generateDevSecrets } from "../../scripts/dev-secrets.mjs";
+import { writeDevVarsIfMissing } from "../../scripts/dev-secrets.mjs";
 import { fail, HOST, PERSIST_DIR, ROOT, STATE_DIR, TREE_DIR } from "./common.mjs";
 
 const execFileAsync = promisify(execFile);
@@ -45,20 +45,7 @@ export function freePort() {
  * Returns its KEY=VALUE pairs.
  */
 export async function ensureDevVars() {
-  if (!existsSync(DEV_VARS)) {
-    const secrets = await generateDevSecrets();
-    const lines = [
-      "# Development settings and secrets, written by `npm run dev`. Git-ignored; never deploy these.",
-      "ENVIRONMENT=development",
-      "ISSUER=http://localhost:8787",
-      "PUBLIC_URL=http://localhost:8787",
-      "ACCESS_TOKEN_AUDIENCE=http://localhost:8787",
-      "MAIL_TRANSPORT=outbox",
-      `PASSWORD_PEPPER=${secrets.PASSWORD_PEPPER}`,
-      `JWT_PRIVATE_KEYS=${secrets.JWT_PRIVATE_KEYS}`,
-      "",
-    ];
-    writeFileSync(DEV_VARS, lines.join("\n"), { mode: 0o600 });
+  if (await writeDevVarsIfMissing(DEV_VARS)) {
     console.log("[bench] wrote .dev.vars with fresh development keys and pepper (as `npm run dev` does)");
   }
   const vars = {};
