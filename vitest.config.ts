@@ -48,7 +48,7 @@ export default defineConfig(async () => {
             ...secrets,
             TEST_MIGRATIONS: migrations,
           },
-          serviceBindings: { EXAMPLE_API: "example-api" },
+          serviceBindings: { EXAMPLE_API: "example-api", JWKS_PROXY: "jwks-proxy" },
           workers: [
             {
               name: "example-api",
@@ -61,12 +61,20 @@ export default defineConfig(async () => {
                 JWKS_URL: "https://auth.test/.well-known/jwks.json",
               },
               // The auth Worker runs as the plugin's runner Worker, named after the project.
+              // The JWKS comes through jwks-proxy, which adds keys a test rotates in.
               serviceBindings: {
-                AUTH: AUTH_WORKER,
+                AUTH: "jwks-proxy",
                 AUTH_RPC: { name: AUTH_WORKER, entrypoint: "AuthService" },
               },
               // The same namespace id as wrangler.toml's REVOCATIONS: the example reads the revocation keys.
               kvNamespaces: { REVOCATIONS: "11111111111111111111111111111111" },
+            },
+            {
+              name: "jwks-proxy",
+              modules: true,
+              scriptPath: path.join(root, "test", "support", "jwks-proxy.mjs"),
+              compatibilityDate: "2026-10-01",
+              serviceBindings: { AUTH: AUTH_WORKER },
             },
           ],
         },

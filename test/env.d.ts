@@ -6,5 +6,7 @@ declare namespace Cloudflare {
     PASSWORD_PEPPER: string;
     // Service binding to the example API Worker (vitest.config.ts).
     EXAMPLE_API: Fetcher;
+    // Test-only JWKS proxy in front of the example's JWKS fetches (vitest.config.ts).
+    JWKS_PROXY: Fetcher;
   }
 }

@@ -1,7 +1,7 @@
 // The example API Worker (examples/api-worker), running beside the auth Worker
 // as an auxiliary Worker with service bindings to it (vitest.config.ts).
 import { env } from "cloudflare:workers";
-import { importJWK, type JWK, SignJWT } from "jose";
+import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { base64url, utf8Bytes } from "../src/crypto/encoding";
 import { BASE, bearer, newSession, send } from "./helpers";
@@ -86,6 +86,35 @@ describe("example API Worker", () => {
     const session = await newSession();
     await send(new Request(`${BASE}/auth/logout`, { method: "POST", headers: bearer(session.access_token) }));
     expect((await api("/signature-only/me", session.access_token)).status).toBe(200);
+  });
+
+  it("picks up a signing key rotated in while it runs, without a restart", async () => {
+    const session = await newSession();
+    // Warm the example's JWKS cache with today's keys.
+    expect((await api("/jwks/me", session.access_token)).status).toBe(200);
+    // A new signing key is published (as edgelock does when a key is put first in
+    // JWT_PRIVATE_KEYS), and tokens signed with it start arriving.
+    const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
+    const kid = `rotated-${crypto.randomUUID()}`;
+    const published = await env.JWKS_PROXY.fetch("https://jwks-proxy/_test/keys", {
+      method: "POST",
+      body: JSON.stringify({ ...(await exportJWK(publicKey)), kid, alg: "ES256", use: "sig" }),
+    });
+    expect(published.status).toBe(204);
+    const now = Math.floor(Date.now() / 1000);
+    const rotated = await new SignJWT({ jti: crypto.randomUUID() })
+      .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid })
+      .setIssuer("https://auth.test")
+      .setAudience("https://api.test")
+      .setSubject(session.user.id)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 600)
+      .sign(privateKey);
+    const response = await api("/jwks/me", rotated);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ sub: session.user.id });
+    // Tokens signed by the old key keep working.
+    expect((await api("/jwks/me", session.access_token)).status).toBe(200);
   });
 
   it("answers 403 insufficient_scope when the token lacks a permission", async () => {
