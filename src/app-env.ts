@@ -3,15 +3,15 @@
  * The Hono environment type shared by the app, middleware and routes.
  */
 import type { Container } from "./container";
-import type { AccessTokenClaims } from "./services/access-tokens";
+import type { Identity } from "./middleware/authenticate";
 import type { AuditLog, RequestMeta } from "./services/audit";
 
 export interface AppEnv {
   Bindings: Env;
   Variables: {
     services: Container;
-    /** Set by requireAuth(). */
-    auth: AccessTokenClaims;
+    /** Set by authenticate(). */
+    identity: Identity;
     requestId: string;
     /** Who sent the request (IP, user agent, country, request id). */
     meta: RequestMeta;

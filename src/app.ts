@@ -17,6 +17,7 @@ import { clientIp } from "./middleware/rate-limit";
 import { authRoutes } from "./routes/auth";
 import { devRoutes } from "./routes/dev";
 import { passwordResetRoutes } from "./routes/password-reset";
+import { sessionRoutes } from "./routes/sessions";
 import { wellKnownRoutes } from "./routes/well-known";
 import { AuditLog } from "./services/audit";
 import { logEvent } from "./services/log";
@@ -89,6 +90,7 @@ export function createApp() {
 
   app.route("/auth/password-reset", passwordResetRoutes);
   app.route("/auth", authRoutes);
+  app.route("/auth", sessionRoutes);
   app.route("/.well-known", wellKnownRoutes);
   app.use("/_dev/*", async (c, next) => {
     // Development routes do not exist in production: a 404 like any unknown path.

@@ -72,6 +72,10 @@ const schema = z
       .default("p1"),
     PASSWORD_OLD_PEPPERS: jsonString(z.record(z.string(), pepper)).optional(),
     JWT_PRIVATE_KEYS: jsonString(z.object({ keys: z.array(privateJwk).min(1) })),
+    SESSION_IDLE_SECONDS: seconds(1800, 60, 2_592_000),
+    SESSION_ABSOLUTE_SECONDS: seconds(43_200, 60, 2_592_000),
+    SESSION_REMEMBER_ME_IDLE_SECONDS: seconds(604_800, 60, 2_592_000),
+    SESSION_REMEMBER_ME_SECONDS: seconds(2_592_000, 60, 2_592_000),
     RATE_LIMIT_WINDOW_SECONDS: seconds(900, 1, 86_400),
     RATE_LIMIT_SIGNUP_PER_IP: count(20),
     RATE_LIMIT_LOGIN_PER_IP: count(100),
@@ -148,6 +152,7 @@ export interface Config {
     peppers: Record<string, string>;
   };
   signingKeys: PrivateJwk[];
+  cookieSessions: { idleMs: number; absoluteMs: number; rememberMeIdleMs: number; rememberMeAbsoluteMs: number };
   rateLimits: {
     windowMs: number;
     perIp: { signup: number; login: number; refresh: number; verifyEmail: number; passwordReset: number };
@@ -210,6 +215,12 @@ export function parseConfig(env: Record<string, unknown>): Config {
       peppers: { ...(raw.PASSWORD_OLD_PEPPERS ?? {}), [raw.PASSWORD_PEPPER_ID]: raw.PASSWORD_PEPPER },
     },
     signingKeys: raw.JWT_PRIVATE_KEYS.keys,
+    cookieSessions: {
+      idleMs: raw.SESSION_IDLE_SECONDS * 1000,
+      absoluteMs: raw.SESSION_ABSOLUTE_SECONDS * 1000,
+      rememberMeIdleMs: raw.SESSION_REMEMBER_ME_IDLE_SECONDS * 1000,
+      rememberMeAbsoluteMs: raw.SESSION_REMEMBER_ME_SECONDS * 1000,
+    },
     rateLimits: {
       windowMs: raw.RATE_LIMIT_WINDOW_SECONDS * 1000,
       perIp: {

@@ -7,6 +7,7 @@ import { type Config, getConfig } from "./config";
 import type { AccessTokenSettings } from "./services/access-tokens";
 import { AccountService } from "./services/accounts";
 import { type CaptchaVerifier, TurnstileVerifier } from "./services/captcha";
+import { CookieSessionService } from "./services/cookie-sessions";
 import { LoginService } from "./services/login";
 import { LogMailer, type Mailer, OutboxMailer, ResendMailer } from "./services/mailer";
 import { PasswordChangeService } from "./services/password-change";
@@ -20,6 +21,7 @@ import { PasswordResetTokenStore } from "./storage/password-reset-tokens";
 import { RateLimiterClient } from "./storage/rate-limiter";
 import { RefreshTokenStore } from "./storage/refresh-tokens";
 import { RevocationStore } from "./storage/revocation";
+import { SessionStore } from "./storage/sessions";
 import { UserStore } from "./storage/users";
 import { VerificationTokenStore } from "./storage/verification-tokens";
 
@@ -37,6 +39,8 @@ export interface Container {
   login: LoginService;
   passwordReset: PasswordResetService;
   passwordChange: PasswordChangeService;
+  sessionStore: SessionStore;
+  cookieSessions: CookieSessionService;
 }
 
 export async function buildContainer(env: Env): Promise<Container> {
@@ -61,9 +65,17 @@ export async function buildContainer(env: Env): Promise<Container> {
     verificationTokenTtlSeconds: config.verificationTokenTtlSeconds,
     passwords: config.passwords,
   });
-  const sessions = new SessionService(users, refreshTokens, revocation, keys, accessTokenSettings);
+  const sessionStore = new SessionStore(env.DB);
+  const sessions = new SessionService(users, refreshTokens, revocation, keys, accessTokenSettings, {
+    store: sessionStore,
+    familyMaxAgeMs: config.refreshToken.maxAgeSeconds * 1000,
+  });
+  const cookieSessions = new CookieSessionService(sessionStore, revocation, {
+    ...config.cookieSessions,
+    accessTokenHorizonMs: sessions.accessTokenHorizonMs,
+  });
   const captcha: CaptchaVerifier | null = config.captcha.secret ? new TurnstileVerifier(config.captcha.secret) : null;
-  const login = new LoginService(accounts, sessions, limiter, auditLog, mailer, {
+  const login = new LoginService(accounts, limiter, auditLog, mailer, {
     lockout: config.lockout,
     captcha: { verifier: captcha, afterFailures: config.captcha.afterFailures },
     publicUrl: config.publicUrl,
@@ -86,6 +98,8 @@ export async function buildContainer(env: Env): Promise<Container> {
     publicUrl: config.publicUrl,
   });
   return {
+    sessionStore,
+    cookieSessions,
     passwordChange,
     config,
     keys,

@@ -15,6 +15,7 @@ export type ErrorCode =
   | "weak_password"
   | "too_many_requests"
   | "captcha_required"
+  | "csrf_failed"
   | "temporarily_unavailable"
   | "not_found"
   | "method_not_allowed"

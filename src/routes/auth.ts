@@ -9,16 +9,22 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { invalidToken } from "../errors";
+import { authenticate } from "../middleware/authenticate";
 import { readJson } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
-import { requireAuth } from "../middleware/require-auth";
 import { normalizeEmail } from "../services/email";
 import { tooManyRequests } from "../services/login";
 import { publicUser } from "../services/users";
+import type { UserRecord } from "../storage/users";
 import { tokenPage, verifyEmailPage } from "../ui/token-page";
+import { clearSessionCookie, startSession } from "./session-response";
 
 const credentials = z.object({ email: z.string().max(1024), password: z.string() });
-const loginBody = credentials.extend({ captcha_token: z.string().min(1).max(4096).optional() });
+const loginBody = credentials.extend({
+  captcha_token: z.string().min(1).max(4096).optional(),
+  mode: z.enum(["token", "cookie"]).default("token"),
+  remember_me: z.boolean().default(false),
+});
 const tokenBody = z.object({ token: z.string().min(1).max(512) });
 const refreshBody = z.object({ refresh_token: z.string().min(1).max(512) });
 const passwordChangeBody = z.object({ current_password: z.string(), new_password: z.string() });
@@ -46,7 +52,7 @@ export const authRoutes = new Hono<AppEnv>()
       return c.json({ status: "verification_required" }, 202);
     }
     c.var.audit.record("signup", result.user.id, { existing_account: false, verified: true }, now);
-    return c.json(await sessions.start(result.user, now), 201);
+    return c.json(await startSession(c, result.user, "token", { now }), 201);
   })
   // The mailed link lands here. GET must not spend the token (mail scanners
   // prefetch links), so it only serves a page whose button POSTs it.
@@ -73,8 +79,11 @@ export const authRoutes = new Hono<AppEnv>()
       userAgent,
       country,
     };
+    const now = Date.now();
     const background = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
-    return c.json(await c.var.services.login.login(request, c.var.audit, Date.now(), background));
+    // mode "cookie": a browser session (HttpOnly cookie + CSRF token) instead of tokens.
+    const start = (user: UserRecord) => startSession(c, user, body.mode, { rememberMe: body.remember_me, now });
+    return c.json(await c.var.services.login.login(request, c.var.audit, now, background, start));
   })
   .post("/refresh", rateLimit({ name: "refresh", limit: (c) => c.rateLimits.perIp.refresh }), async (c) => {
     const { refresh_token } = await readJson(c, refreshBody);
@@ -83,28 +92,48 @@ export const authRoutes = new Hono<AppEnv>()
       c.var.audit.record("refresh_token_reused", event.userId, { family_id: event.familyId }, now);
     return c.json(await c.var.services.sessions.refresh(refresh_token, now, onReuse));
   })
-  .post("/logout", requireAuth(), async (c) => {
+  .post("/logout", authenticate(), async (c) => {
     const { refresh_token } = await readJson(c, logoutBody, { allowEmpty: true });
     const now = Date.now();
-    await c.var.services.sessions.logout(c.var.auth, refresh_token, now);
-    c.var.audit.record("logout", c.var.auth.sub, { session_id: c.var.auth.sid ?? null }, now);
+    const identity = c.var.identity;
+    if (identity.kind === "bearer") {
+      await c.var.services.sessions.logout(identity.claims, refresh_token, now);
+    } else {
+      await c.var.services.cookieSessions.end(identity.sessionId, now);
+      clearSessionCookie(c);
+    }
+    c.var.audit.record("logout", identity.userId, { session_id: identity.sessionId, kind: identity.kind }, now);
     return c.body(null, 204);
   })
-  .post("/logout-all", requireAuth(), async (c) => {
+  .post("/logout-all", authenticate(), async (c) => {
     const now = Date.now();
-    await c.var.services.sessions.logoutAll(c.var.auth.sub, now);
-    c.var.audit.record("logout_all", c.var.auth.sub, {}, now);
+    // The not-before marker ends refresh families, access tokens and cookie sessions alike.
+    await c.var.services.sessions.logoutAll(c.var.identity.userId, now);
+    if (c.var.identity.kind === "cookie") clearSessionCookie(c);
+    c.var.audit.record("logout_all", c.var.identity.userId, {}, now);
     return c.body(null, 204);
   })
-  .post("/password", rateLimit({ name: "login", limit: (c) => c.rateLimits.perIp.login }), requireAuth(), async (c) => {
-    const body = await readJson(c, passwordChangeBody);
-    const { passwordChange } = c.var.services;
-    return c.json(
-      await passwordChange.change(c.var.auth.sub, body.current_password, body.new_password, c.var.audit, Date.now()),
-    );
-  })
-  .get("/me", requireAuth(), async (c) => {
-    const user = await c.var.services.users.findById(c.var.auth.sub);
+  .post(
+    "/password",
+    rateLimit({ name: "login", limit: (c) => c.rateLimits.perIp.login }),
+    authenticate(),
+    async (c) => {
+      const body = await readJson(c, passwordChangeBody);
+      const now = Date.now();
+      const identity = c.var.identity;
+      const user = await c.var.services.passwordChange.change(
+        identity.userId,
+        body.current_password,
+        body.new_password,
+        c.var.audit,
+        now,
+      );
+      // Every session ended with the change; the caller continues in a new one of the same kind.
+      return c.json(await startSession(c, user, identity.kind === "cookie" ? "cookie" : "token", { now }));
+    },
+  )
+  .get("/me", authenticate(), async (c) => {
+    const user = await c.var.services.users.findById(c.var.identity.userId);
     if (!user || user.disabled_at !== null) {
       throw invalidToken("the access token's user no longer exists or is disabled");
     }

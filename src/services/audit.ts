@@ -22,7 +22,9 @@ export type AuditEvent =
   | "password_reset_failed"
   | "rate_limited"
   | "password_changed"
-  | "password_change_failed";
+  | "password_change_failed"
+  | "csrf_failed"
+  | "session_revoked";
 
 /** Who made the request: filled in once per request by the app. */
 export interface RequestMeta {

@@ -13,6 +13,7 @@ import type { AttemptDecision, AttemptOutcome, AttemptPolicy } from "../durable/
 import { AuthError, invalidCredentials } from "../errors";
 import type { AuditLogStore } from "../storage/audit-log";
 import type { RateLimiterClient } from "../storage/rate-limiter";
+import type { UserRecord } from "../storage/users";
 import type { AccountService } from "./accounts";
 import type { AuditLog } from "./audit";
 import type { CaptchaVerifier } from "./captcha";
@@ -22,7 +23,6 @@ import { normalizeEmail } from "./email";
 import { logEvent } from "./log";
 import { newDeviceMail } from "./mail-templates";
 import type { Mailer } from "./mailer";
-import type { SessionService, TokenResponse } from "./sessions";
 
 export interface LoginRequest {
   email: string;
@@ -49,7 +49,6 @@ export function ipFailureKey(ip: string | null): string {
 
 export class LoginService {
   readonly #accounts: AccountService;
-  readonly #sessions: SessionService;
   readonly #limiter: RateLimiterClient;
   readonly #devices: AuditLogStore;
   readonly #mailer: Mailer;
@@ -57,27 +56,30 @@ export class LoginService {
 
   constructor(
     accounts: AccountService,
-    sessions: SessionService,
     limiter: RateLimiterClient,
     devices: AuditLogStore,
     mailer: Mailer,
     settings: LoginSettings,
   ) {
     this.#accounts = accounts;
-    this.#sessions = sessions;
     this.#limiter = limiter;
     this.#devices = devices;
     this.#mailer = mailer;
     this.#settings = settings;
   }
 
-  /** `background` runs work after the response (ctx.waitUntil). */
-  async login(
+  /**
+   * Checks the credentials under all protections, then hands the user to
+   * `startSession` (token response or cookie session: the caller's choice).
+   * `background` runs work after the response (ctx.waitUntil).
+   */
+  async login<T>(
     request: LoginRequest,
     audit: AuditLog,
     now: number,
     background: (work: Promise<unknown>) => void,
-  ): Promise<TokenResponse> {
+    startSession: (user: UserRecord) => Promise<T>,
+  ): Promise<T> {
     const { lockout, captcha } = this.#settings;
     const account = accountKey(request.email);
     const ip = ipFailureKey(request.ip);
@@ -140,11 +142,11 @@ export class LoginService {
         audit.record("login_failed", user.id, { reason: "email_not_verified" }, now);
         throw new AuthError(403, "email_not_verified", "verify your email address before logging in");
       }
-      const [tokens] = await Promise.all([this.#sessions.start(user, now), settle("success")]);
+      const [session] = await Promise.all([startSession(user), settle("success")]);
       audit.record("login_succeeded", user.id, {}, now);
       // Off the response path: the owner's notice must not slow down their login.
       background(this.#noticeDevice(user.id, user.email, request, audit, now));
-      return tokens;
+      return session;
     } catch (error) {
       // Anything but a settled outcome (CAPTCHA missing, storage error) gives the
       // reservations back: they neither count as failures nor block the budget.

@@ -2,14 +2,14 @@
  * @module services/password-change
  * A signed-in user changes their password: the current one must be proven
  * (against the same per-account failure budget and lock as login), the new one
- * must pass the policy, and then every session ends — the caller gets a fresh
- * one in the answer.
+ * must pass the policy, and then every session ends — the route starts a fresh
+ * one for the caller.
  */
 
 import type { AttemptPolicy } from "../durable/rate-limiter";
 import { AuthError, invalidToken } from "../errors";
 import type { RateLimiterClient } from "../storage/rate-limiter";
-import type { UserStore } from "../storage/users";
+import type { UserRecord, UserStore } from "../storage/users";
 import type { AccountService } from "./accounts";
 import type { AuditLog } from "./audit";
 import { logEvent } from "./log";
@@ -18,7 +18,7 @@ import { passwordChangedMail } from "./mail-templates";
 import type { Mailer } from "./mailer";
 import { acceptNewPassword } from "./password-policy";
 import { hashPassword, type PasswordHashParams } from "./passwords";
-import type { SessionService, TokenResponse } from "./sessions";
+import type { SessionService } from "./sessions";
 
 export interface PasswordChangeSettings {
   lockout: AttemptPolicy;
@@ -50,13 +50,14 @@ export class PasswordChangeService {
     this.#settings = settings;
   }
 
+  /** Returns the user as changed; every earlier session is gone, so the route starts a new one. */
   async change(
     userId: string,
     currentPassword: string,
     newPassword: string,
     audit: AuditLog,
     now: number,
-  ): Promise<TokenResponse> {
+  ): Promise<UserRecord> {
     const user = await this.#users.findById(userId);
     if (!user || user.disabled_at !== null)
       throw invalidToken("the access token's user no longer exists or is disabled");
@@ -93,11 +94,10 @@ export class PasswordChangeService {
     // Re-read: the new session's tokens must start at or after the marker just set.
     const changed = await this.#users.findById(user.id);
     if (!changed) throw invalidToken("the access token's user no longer exists or is disabled");
-    const tokens = await this.#sessions.start(changed, now);
     audit.record("password_changed", user.id, {}, now);
     await this.#mailer.send(passwordChangedMail(user.email, this.#settings.publicUrl, now)).catch((error: unknown) => {
       logEvent("error", "mail_failed", { subject: "password changed", error: String(error) });
     });
-    return tokens;
+    return changed;
   }
 }

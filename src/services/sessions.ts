@@ -6,6 +6,7 @@
  */
 import { invalidGrant } from "../errors";
 import type { RevocationStore } from "../storage/revocation";
+import type { SessionStore } from "../storage/sessions";
 import type { UserRecord, UserStore } from "../storage/users";
 import {
   type AccessTokenClaims,
@@ -17,13 +18,24 @@ import type { RefreshTokenService, ReuseEvent } from "./refresh-tokens";
 import type { SigningKeys } from "./signing-keys";
 import { type PublicUser, publicUser } from "./users";
 
-export interface TokenResponse {
+export interface AccessTokenResponse {
   access_token: string;
   token_type: "Bearer";
   expires_in: number;
+}
+
+export interface TokenResponse extends AccessTokenResponse {
   refresh_token: string;
   user: PublicUser;
 }
+
+/** Who the session was started from, for the owner's session list. */
+export interface ClientInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+const NO_CLIENT: ClientInfo = { ip: null, userAgent: null };
 
 export class SessionService {
   readonly #users: UserStore;
@@ -31,6 +43,8 @@ export class SessionService {
   readonly #revocation: RevocationStore;
   readonly #keys: SigningKeys;
   readonly #accessTokens: AccessTokenSettings;
+  readonly #index: SessionStore;
+  readonly #familyMaxAgeMs: number;
 
   constructor(
     users: UserStore,
@@ -38,18 +52,48 @@ export class SessionService {
     revocation: RevocationStore,
     keys: SigningKeys,
     accessTokens: AccessTokenSettings,
+    index: { store: SessionStore; familyMaxAgeMs: number },
   ) {
     this.#users = users;
     this.#refreshTokens = refreshTokens;
     this.#revocation = revocation;
     this.#keys = keys;
     this.#accessTokens = accessTokens;
+    this.#index = index.store;
+    this.#familyMaxAgeMs = index.familyMaxAgeMs;
   }
 
   /** A new session (refresh family) for a user who just proved who they are. */
-  async start(user: UserRecord, now: number): Promise<TokenResponse> {
+  async start(user: UserRecord, now: number, client: ClientInfo = NO_CLIENT): Promise<TokenResponse> {
     const refresh = await this.#refreshTokens.startFamily(user.id, now);
-    return this.#respond(user, refresh.token, refresh.familyId, now);
+    // Indexed in D1 so the owner can list and revoke it (the family itself lives in KV).
+    const [response] = await Promise.all([
+      this.#respond(user, refresh.token, refresh.familyId, now),
+      this.#index.insert({
+        id: refresh.familyId,
+        userId: user.id,
+        kind: "refresh",
+        tokenHash: null,
+        now,
+        idleTimeoutMs: null,
+        expiresAt: now + this.#familyMaxAgeMs,
+        ip: client.ip,
+        userAgent: client.userAgent,
+      }),
+    ]);
+    return response;
+  }
+
+  /** A short-lived access token for an existing session (a cookie session's `sid`), with no refresh token. */
+  async accessTokenFor(user: UserRecord, sessionId: string, now: number): Promise<AccessTokenResponse> {
+    const notBeforeSeconds = Math.ceil(user.tokens_not_before / 1000);
+    const access = await issueAccessToken(
+      this.#keys,
+      this.#accessTokens,
+      { userId: user.id, sessionId, notBeforeSeconds },
+      now,
+    );
+    return { access_token: access.token, token_type: "Bearer", expires_in: access.expiresIn };
   }
 
   async refresh(refreshToken: string, now: number, onReuse?: (event: ReuseEvent) => void): Promise<TokenResponse> {
@@ -66,10 +110,15 @@ export class SessionService {
     const reused = (event: ReuseEvent) => {
       // The family is dead; so are the access tokens it issued.
       void this.#revocation.revokeSession(event.familyId, this.#accessTokenHorizon(now), now).catch(() => {});
+      void this.#index.revoke(event.familyId, now).catch(() => {});
       onReuse?.(event);
     };
     const rotated = await this.#refreshTokens.rotate(refreshToken, now, { authorize, onReuse: reused });
-    return this.#respond(rotated.authorized, rotated.token, rotated.familyId, now);
+    const [response] = await Promise.all([
+      this.#respond(rotated.authorized, rotated.token, rotated.familyId, now),
+      this.#index.touch(rotated.familyId, now),
+    ]);
+    return response;
   }
 
   /** Ends the session of `claims` (and of `refreshToken`, if it is the same user's) and revokes the access token. */
@@ -84,6 +133,7 @@ export class SessionService {
     }
     await Promise.all([
       ...[...families].map((familyId) => this.#refreshTokens.revokeFamily(familyId, claims.sub, now)),
+      ...[...families].map((familyId) => this.#index.revoke(familyId, now)),
       ...(claims.sid ? [this.#revocation.revokeSession(claims.sid, this.#accessTokenHorizon(now), now)] : []),
       // Kept past `exp` by the verifiers' clock tolerance: they still accept the token that long.
       this.#revocation.revokeJti(claims.jti, (claims.exp + CLOCK_SKEW_SECONDS) * 1000, now),
@@ -103,25 +153,27 @@ export class SessionService {
     ]);
   }
 
+  /** Ends one refresh family of the user's (DELETE /auth/sessions/{id}) and every access token it issued. */
+  async revokeFamily(familyId: string, userId: string, now: number): Promise<void> {
+    await Promise.all([
+      this.#refreshTokens.revokeFamily(familyId, userId, now),
+      this.#revocation.revokeSession(familyId, this.#accessTokenHorizon(now), now),
+      this.#index.revoke(familyId, now),
+    ]);
+  }
+
+  /** How long revoked-sid records must live: until every access token issued now has expired. */
+  get accessTokenHorizonMs(): number {
+    return this.#accessTokenHorizon(0);
+  }
+
   /** When every access token issued up to `now` has expired, clock tolerance included. */
   #accessTokenHorizon(now: number): number {
     return now + (this.#accessTokens.ttlSeconds + CLOCK_SKEW_SECONDS + 1) * 1000;
   }
 
   async #respond(user: UserRecord, refreshToken: string, familyId: string, now: number): Promise<TokenResponse> {
-    const notBeforeSeconds = Math.ceil(user.tokens_not_before / 1000);
-    const access = await issueAccessToken(
-      this.#keys,
-      this.#accessTokens,
-      { userId: user.id, sessionId: familyId, notBeforeSeconds },
-      now,
-    );
-    return {
-      access_token: access.token,
-      token_type: "Bearer",
-      expires_in: access.expiresIn,
-      refresh_token: refreshToken,
-      user: publicUser(user),
-    };
+    const access = await this.accessTokenFor(user, familyId, now);
+    return { ...access, refresh_token: refreshToken, user: publicUser(user) };
   }
 }

@@ -1,0 +1,101 @@
+/**
+ * @module middleware/authenticate
+ * `authenticate(options)`: one identity from either credential.
+ *  - `Authorization: Bearer <access token>`: verified like any edge verifier would,
+ *    plus revocation. Needs no CSRF token: a browser never attaches it by itself.
+ *  - The `__Host-edgelock_session` cookie: the browser attaches it by itself, so
+ *    state-changing requests (POST, PUT, PATCH, DELETE) must also carry
+ *    `X-CSRF-Token` (the session's token, compared in constant time) and come
+ *    from our own or an allowed origin (Origin, else Sec-Fetch-Site). Otherwise
+ *    403 csrf_failed, before any handler runs.
+ * Tokens in the query string are refused outright (they end up in logs, history
+ * and Referer headers; RFC 6750 §5.3, RFC 9700).
+ */
+import type { Context } from "hono";
+import { deleteCookie, getCookie } from "hono/cookie";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../app-env";
+import { timingSafeEqualStrings } from "../crypto/timing-safe";
+import { AuthError, invalidRequest, invalidToken } from "../errors";
+import { type AccessTokenClaims, verifyAccessToken } from "../services/access-tokens";
+import { SESSION_COOKIE } from "../services/cookie-sessions";
+
+export type Identity =
+  | { kind: "bearer"; userId: string; sessionId: string | null; claims: AccessTokenClaims }
+  | { kind: "cookie"; userId: string; sessionId: string; csrfToken: string };
+
+export interface AuthenticateOptions {
+  /** Accept the session cookie as well as a bearer token (default true). */
+  cookie?: boolean;
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+export function authenticate(options: AuthenticateOptions = {}) {
+  const acceptCookie = options.cookie ?? true;
+  return createMiddleware<AppEnv>(async (c, next) => {
+    if (c.req.query("access_token") !== undefined) {
+      const error = invalidRequest("access tokens are accepted only in the Authorization header");
+      error.headers["WWW-Authenticate"] = 'Bearer realm="edgelock", error="invalid_request"';
+      throw error;
+    }
+    const header = c.req.header("Authorization");
+    const cookie = acceptCookie ? getCookie(c, SESSION_COOKIE) : undefined;
+    if (header !== undefined || cookie === undefined) {
+      c.set("identity", await bearerIdentity(c, header ?? ""));
+    } else {
+      c.set("identity", await cookieIdentity(c, cookie));
+    }
+    await next();
+  });
+}
+
+async function bearerIdentity(c: Context<AppEnv>, header: string): Promise<Identity> {
+  // No Bearer credentials at all (no header, or another scheme): RFC 6750 §3.1's bare challenge.
+  if (!/^Bearer(\s|$)/i.test(header)) throw invalidToken("a bearer access token is required", { tokenPresent: false });
+  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+  if (!match?.[1]) throw invalidToken("the Authorization header must be 'Bearer <token>'");
+  const { keys, accessTokenSettings, revocation } = c.var.services;
+  const claims = await verifyAccessToken(match[1], keys, accessTokenSettings, revocation, Date.now());
+  return { kind: "bearer", userId: claims.sub, sessionId: typeof claims.sid === "string" ? claims.sid : null, claims };
+}
+
+async function cookieIdentity(c: Context<AppEnv>, cookie: string): Promise<Identity> {
+  const now = Date.now();
+  const { cookieSessions, config } = c.var.services;
+  const resolved = await cookieSessions.resolve(cookie, now);
+  if (!resolved) {
+    deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true });
+    throw invalidToken("the session has ended; log in again", { tokenPresent: false });
+  }
+  if (!SAFE_METHODS.has(c.req.method)) {
+    const allowedOrigins = [new URL(config.publicUrl).origin, ...config.corsAllowedOrigins];
+    checkCsrf(c, resolved.csrfToken, allowedOrigins);
+  }
+  if (resolved.touchDue) c.executionCtx.waitUntil(cookieSessions.touch(resolved.session.id, now).catch(() => {}));
+  return {
+    kind: "cookie",
+    userId: resolved.session.user_id,
+    sessionId: resolved.session.id,
+    csrfToken: resolved.csrfToken,
+  };
+}
+
+function checkCsrf(c: Context<AppEnv>, expected: string, allowedOrigins: string[]): void {
+  const fail = (why: string) => {
+    c.var.audit.record("csrf_failed", null, { reason: why });
+    return new AuthError(403, "csrf_failed", `cross-site request refused: ${why}`);
+  };
+  const origin = c.req.header("Origin");
+  const fetchSite = c.req.header("Sec-Fetch-Site");
+  if (origin !== undefined) {
+    if (!allowedOrigins.includes(origin)) throw fail("the Origin is not allowed");
+  } else if (fetchSite !== "same-origin" && fetchSite !== "none") {
+    // Browsers send Origin on every cross-origin and most same-origin POSTs, and
+    // Sec-Fetch-Site on all of them: a request with neither is not a browser we can vouch for.
+    throw fail("no Origin or same-origin Sec-Fetch-Site");
+  }
+  const token = c.req.header("X-CSRF-Token");
+  if (!token) throw fail("the X-CSRF-Token header is missing");
+  if (!timingSafeEqualStrings(token, expected)) throw fail("the X-CSRF-Token is wrong");
+}
