@@ -1,6 +1,7 @@
 /**
  * @module routes/dev
  * Development-only routes, mounted only when ENVIRONMENT is not production:
+ *   GET  /_dev/demo                           a cookie-session demo page (the browser test drives it)
  *   GET  /_dev/outbox?to=<email>              mail kept by the outbox transport
  *   POST /_dev/password-hash-cost {count}     runs `count` password hashes (for bench/)
  *   POST /_dev/verify-cost {alg, count}       verifies one access token `count` times with
@@ -14,6 +15,7 @@ import { invalidRequest } from "../errors";
 import { readJson } from "../middleware/json-body";
 import { normalizeEmail } from "../services/email";
 import { hashPassword } from "../services/passwords";
+import { demoPage } from "../ui/demo-page";
 import { ACCESS_TOKEN_TYP, createVerifier, type Verifier } from "../verify/verifier";
 
 /** Cap of one /_dev/verify-cost call: a few seconds of CPU at most. */
@@ -81,6 +83,7 @@ async function verifyCostToken(alg: VerifyCostAlg, fixture: VerifyCostFixture, n
 }
 
 export const devRoutes = new Hono<AppEnv>()
+  .get("/demo", (c) => demoPage(c))
   .get("/outbox", async (c) => {
     const to = c.req.query("to");
     if (!to) throw invalidRequest("to: the recipient email is required");

@@ -1,0 +1,165 @@
+// Real-browser test of cookie sessions: Debian's chromium driven by playwright-core
+// against `wrangler dev` on localhost. Run by `npm test` after the workerd suite.
+//   1. log in through the demo page the Worker serves in development;
+//   2. call a protected route with the cookie;
+//   3. a form on another origin posts to a state-changing route without the CSRF
+//      token: refused (403 csrf_failed), and the session survives.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { chromium } from "playwright-core";
+import { writeDevVarsIfMissing } from "../../scripts/dev-secrets.mjs";
+
+const CHROMIUM = "/usr/bin/chromium";
+const WRANGLER = "node_modules/.bin/wrangler";
+const PASSWORD = "correct horse battery staple";
+const skip = existsSync(CHROMIUM)
+  ? false
+  : "Debian's chromium is not installed (apt-get install chromium); .ci/run installs it";
+
+let server;
+let browser;
+let attacker;
+let persistDir;
+let port;
+let attackerPort;
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.listen(0, "127.0.0.1", () => {
+      const { port: free } = probe.address();
+      probe.close(() => resolve(free));
+    });
+  });
+}
+
+async function waitForHealth(base) {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${base}/health`)).ok) return;
+    } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  throw new Error("wrangler dev did not become ready in 90 s");
+}
+
+before(async () => {
+  if (skip) return;
+  await writeDevVarsIfMissing();
+  port = await freePort();
+  attackerPort = await freePort();
+  persistDir = mkdtempSync(join(tmpdir(), "edgelock-browser-"));
+  const migrate = spawnSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], {
+    env: { ...process.env, CI: "true" },
+    encoding: "utf8",
+  });
+  assert.equal(migrate.status, 0, migrate.stderr);
+  const origin = `http://localhost:${port}`;
+  server = spawn(
+    WRANGLER,
+    ["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistDir, "--var", `PUBLIC_URL:${origin}`],
+    {
+      detached: true,
+      stdio: "ignore",
+      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
+    },
+  );
+  await waitForHealth(`http://127.0.0.1:${port}`);
+  // The attacker's page: another origin (same site: localhost, other port), so the
+  // browser does attach the Lax session cookie to its form post. Only the CSRF check stands in the way.
+  attacker = createServer((_, response) => {
+    response.writeHead(200, { "Content-Type": "text/html" });
+    response.end(`<!doctype html><form id="f" method="POST" action="${origin}/auth/logout-all"></form>
+<script>document.getElementById("f").submit()</script>`);
+  });
+  await new Promise((resolve) => attacker.listen(attackerPort, "127.0.0.1", resolve));
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  attacker?.close();
+  if (server) {
+    try {
+      process.kill(-server.pid, "SIGTERM");
+    } catch {}
+  }
+  if (persistDir) rmSync(persistDir, { recursive: true, force: true });
+});
+
+async function signUpAndVerify(base, email) {
+  const post = (path, body) =>
+    fetch(`${base}${path}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  assert.equal((await post("/auth/signup", { email, password: PASSWORD })).status, 202);
+  const mails = await (await fetch(`${base}/_dev/outbox?to=${encodeURIComponent(email)}`)).json();
+  const token = /token=([A-Za-z0-9_-]+)/.exec(mails[0].text)[1];
+  assert.equal((await post("/auth/verify-email", { token })).status, 200);
+}
+
+test("a browser logs in with a cookie session, and a cross-origin form post without the CSRF token is refused", {
+  skip,
+}, async () => {
+  const base = `http://localhost:${port}`;
+  const email = `browser-${Date.now()}@example.com`;
+  await signUpAndVerify(`http://127.0.0.1:${port}`, email);
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${base}/_dev/demo`);
+  await page.fill("#email", email);
+  await page.fill("#password", PASSWORD);
+  await page.click("button[type=submit]");
+  await page.waitForFunction(() => document.getElementById("status")?.textContent?.startsWith("logged in"));
+
+  // The cookie is set as promised, and script cannot read it.
+  const [cookie] = await context.cookies(base);
+  assert.equal(cookie.name, "__Host-edgelock_session");
+  assert.equal(cookie.httpOnly, true);
+  assert.equal(cookie.secure, true);
+  assert.equal(cookie.sameSite, "Lax");
+  assert.equal(await page.evaluate(() => document.cookie), "");
+
+  // A protected route, with nothing but the cookie.
+  await page.click("#whoami");
+  await page.waitForFunction((expected) => document.getElementById("me")?.textContent === expected, email);
+
+  // A state-changing call from the page itself, with the CSRF token: accepted.
+  await page.click("#token");
+  await page.waitForFunction(() => document.getElementById("status")?.textContent === "got an access token");
+
+  // Another origin's form posts to logout-all. The browser sends the cookie; the CSRF check refuses.
+  const evil = await context.newPage();
+  const posted = evil.waitForResponse((response) => response.url().endsWith("/auth/logout-all"));
+  await evil.goto(`http://localhost:${attackerPort}/`);
+  const response = await posted;
+  assert.equal(response.status(), 403);
+  assert.equal((await response.json()).error, "csrf_failed");
+
+  // The session survived the attempt.
+  await page.evaluate(() => {
+    document.getElementById("me").textContent = "";
+  });
+  await page.click("#whoami");
+  await page.waitForFunction((expected) => document.getElementById("me")?.textContent === expected, email);
+  await context.close();
+});
