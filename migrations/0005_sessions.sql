@@ -15,6 +15,8 @@ CREATE TABLE sessions (
   last_seen_at INTEGER NOT NULL,
   -- cookie: idle timeout in ms (sliding); the session dies after last_seen_at + idle_timeout_ms.
   idle_timeout_ms INTEGER,
+  -- cookie: logged in with "remember me" (longer timeouts, kept across a password change).
+  remember_me INTEGER NOT NULL DEFAULT 0,
   -- Absolute end: cookie sessions' absolute timeout; refresh families' cap.
   expires_at INTEGER NOT NULL,
   ip TEXT,

@@ -3,7 +3,7 @@
  * Builds the Hono app: global middleware, route modules, and the one error
  * handler that turns every failure into {"error", "error_description"}.
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
@@ -14,6 +14,7 @@ import type { AppEnv } from "./app-env";
 import { buildContainer } from "./container";
 import { AuthError, ConfigError } from "./errors";
 import { clientIp } from "./middleware/rate-limit";
+import { adminRoutes } from "./routes/admin";
 import { authRoutes } from "./routes/auth";
 import { devRoutes } from "./routes/dev";
 import { passwordResetRoutes } from "./routes/password-reset";
@@ -35,6 +36,11 @@ const corsForAllowedOrigins = cors({
   exposeHeaders: ["X-Request-Id", "RateLimit", "RateLimit-Policy", "Retry-After"],
   maxAge: 600,
 });
+
+const noStore: MiddlewareHandler = async (c, next) => {
+  await next();
+  if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
+};
 
 export function createApp() {
   const app = new Hono<AppEnv>();
@@ -83,15 +89,14 @@ export function createApp() {
     }),
   );
   // Token responses and user data must never sit in a shared cache (RFC 6749 §5.1).
-  app.use("/auth/*", async (c, next) => {
-    await next();
-    if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
-  });
+  app.use("/auth/*", noStore);
+  app.use("/admin/*", noStore);
 
   app.route("/auth/password-reset", passwordResetRoutes);
   app.route("/auth", authRoutes);
   app.route("/auth", sessionRoutes);
   app.route("/.well-known", wellKnownRoutes);
+  app.route("/admin", adminRoutes);
   app.use("/_dev/*", async (c, next) => {
     // Development routes do not exist in production: a 404 like any unknown path.
     if (c.var.services.config.environment === "production") return c.notFound();

@@ -6,6 +6,7 @@
 import { type Config, getConfig } from "./config";
 import type { AccessTokenSettings } from "./services/access-tokens";
 import { AccountService } from "./services/accounts";
+import { AdminService } from "./services/admin";
 import { type CaptchaVerifier, TurnstileVerifier } from "./services/captcha";
 import { CookieSessionService } from "./services/cookie-sessions";
 import { LoginService } from "./services/login";
@@ -21,6 +22,7 @@ import { PasswordResetTokenStore } from "./storage/password-reset-tokens";
 import { RateLimiterClient } from "./storage/rate-limiter";
 import { RefreshTokenStore } from "./storage/refresh-tokens";
 import { RevocationStore } from "./storage/revocation";
+import { RoleStore } from "./storage/roles";
 import { SessionStore } from "./storage/sessions";
 import { UserStore } from "./storage/users";
 import { VerificationTokenStore } from "./storage/verification-tokens";
@@ -40,6 +42,8 @@ export interface Container {
   passwordReset: PasswordResetService;
   passwordChange: PasswordChangeService;
   sessionStore: SessionStore;
+  roles: RoleStore;
+  admin: AdminService;
   cookieSessions: CookieSessionService;
 }
 
@@ -66,10 +70,20 @@ export async function buildContainer(env: Env): Promise<Container> {
     passwords: config.passwords,
   });
   const sessionStore = new SessionStore(env.DB);
-  const sessions = new SessionService(users, refreshTokens, revocation, keys, accessTokenSettings, {
-    store: sessionStore,
-    familyMaxAgeMs: config.refreshToken.maxAgeSeconds * 1000,
-  });
+  const roles = new RoleStore(env.DB);
+  const sessions = new SessionService(
+    users,
+    refreshTokens,
+    revocation,
+    keys,
+    accessTokenSettings,
+    {
+      store: sessionStore,
+      familyMaxAgeMs: config.refreshToken.maxAgeSeconds * 1000,
+      familyIdleMs: config.refreshToken.ttlSeconds * 1000,
+    },
+    roles,
+  );
   const cookieSessions = new CookieSessionService(sessionStore, revocation, {
     ...config.cookieSessions,
     accessTokenHorizonMs: sessions.accessTokenHorizonMs,
@@ -97,7 +111,10 @@ export async function buildContainer(env: Env): Promise<Container> {
     passwords: config.passwords,
     publicUrl: config.publicUrl,
   });
+  const admin = new AdminService(users, roles, sessions);
   return {
+    admin,
+    roles,
     sessionStore,
     cookieSessions,
     passwordChange,

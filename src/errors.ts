@@ -16,6 +16,7 @@ export type ErrorCode =
   | "too_many_requests"
   | "captcha_required"
   | "csrf_failed"
+  | "insufficient_scope"
   | "temporarily_unavailable"
   | "not_found"
   | "method_not_allowed"

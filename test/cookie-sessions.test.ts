@@ -11,6 +11,7 @@ import {
   PASSWORD,
   postJson,
   send,
+  sendWithEnv,
   signupAndVerify,
   type TokenResponse,
 } from "./helpers";
@@ -158,6 +159,37 @@ describe("CSRF", () => {
   it("accepts the right token from our own origin, and from an allowed CORS origin", async () => {
     const session = await cookieLogin(await signupAndVerify());
     expect((await withCookie("POST", "/auth/session/token", session)).status).toBe(200);
+    const allowed = { CORS_ALLOWED_ORIGINS: "https://app.example.com" };
+    const fromApp = await sendWithEnv(
+      allowed,
+      new Request(`${BASE}/auth/session/token`, {
+        method: "POST",
+        headers: { Cookie: session.cookie, Origin: "https://app.example.com", "X-CSRF-Token": session.csrf },
+      }),
+    );
+    expect(fromApp.status).toBe(200);
+    expect(fromApp.headers.get("Access-Control-Allow-Origin")).toBe("https://app.example.com");
+    expect(fromApp.headers.get("Access-Control-Allow-Credentials")).toBe("true");
+  });
+
+  it('refuses Origin "null" and Sec-Fetch-Site "none", even with the right token', async () => {
+    const session = await cookieLogin(await signupAndVerify());
+    await expectError(await withCookie("POST", "/auth/session/token", session, { origin: "null" }), 403, "csrf_failed");
+    await expectError(
+      await withCookie("POST", "/auth/session/token", session, { origin: null, fetchSite: "none" }),
+      403,
+      "csrf_failed",
+    );
+  });
+
+  it("guards DELETE like POST", async () => {
+    const session = await cookieLogin(await signupAndVerify());
+    const listed = (await (await withCookie("GET", "/auth/sessions", session)).json()) as {
+      sessions: { id: string }[];
+    };
+    const id = listed.sessions[0]?.id ?? "";
+    await expectError(await withCookie("DELETE", `/auth/sessions/${id}`, session, { csrf: null }), 403, "csrf_failed");
+    expect((await withCookie("GET", "/auth/me", session)).status).toBe(200);
   });
 
   it("needs no CSRF token for bearer-authenticated requests", async () => {
@@ -253,6 +285,33 @@ describe("logout", () => {
     expect(response.status).toBe(204);
     expect(response.headers.get("Set-Cookie")).toMatch(/__Host-edgelock_session=;.*Max-Age=0/);
     await expectError(await withCookie("GET", "/auth/me", session), 401, "invalid_token");
+  });
+
+  it("ends a disabled user's cookie session", async () => {
+    const email = await signupAndVerify();
+    const session = await cookieLogin(email);
+    await env.DB.prepare("UPDATE users SET disabled_at = ? WHERE email = ?").bind(Date.now(), email).run();
+    await expectError(await withCookie("GET", "/auth/me", session), 401, "invalid_token");
+  });
+
+  it("logout-all through the cookie ends every session and clears the cookie", async () => {
+    const email = await signupAndVerify();
+    const session = await cookieLogin(email);
+    const tokens = await login(email);
+    const response = await withCookie("POST", "/auth/logout-all", session);
+    expect(response.status).toBe(204);
+    expect(response.headers.get("Set-Cookie")).toMatch(/Max-Age=0/);
+    await expectError(await withCookie("GET", "/auth/me", session), 401, "invalid_token");
+    await expectError(await postJson("/auth/refresh", { refresh_token: tokens.refresh_token }), 400, "invalid_grant");
+  });
+
+  it("a password change keeps remember me", async () => {
+    const email = await signupAndVerify();
+    const session = await cookieLogin(email, { remember_me: true });
+    const response = await withCookie("POST", "/auth/password", session, {
+      body: { current_password: PASSWORD, new_password: "another brand new password" },
+    });
+    expect(response.headers.get("Set-Cookie")).toMatch(/Max-Age=2592000/);
   });
 
   it("logout-all ends cookie sessions too", async () => {
@@ -355,6 +414,23 @@ describe("GET and DELETE /auth/sessions", () => {
       "invalid_token",
     );
     expect((await send(new Request(`${BASE}/auth/me`, { headers: bearer(me.access_token) }))).status).toBe(200);
+  });
+
+  it("refuses a revoked family's refresh token at once, from D1, even before KV agrees", async () => {
+    const email = await signupAndVerify();
+    const tokens = await login(email);
+    const claims = JSON.parse(
+      atob((tokens.access_token.split(".")[1] ?? "").replace(/-/g, "+").replace(/_/g, "/")),
+    ) as { sid: string };
+    // Only the strongly consistent D1 row says revoked (as at a location KV has not reached yet).
+    await env.DB.prepare("UPDATE sessions SET revoked_at = ? WHERE id = ?").bind(Date.now(), claims.sid).run();
+    await expectError(await postJson("/auth/refresh", { refresh_token: tokens.refresh_token }), 400, "invalid_grant");
+    const listed = (await (
+      await send(new Request(`${BASE}/auth/sessions`, { headers: bearer((await login(email)).access_token) }))
+    ).json()) as {
+      sessions: { id: string }[];
+    };
+    expect(listed.sessions.map((s) => s.id)).not.toContain(claims.sid);
   });
 
   it("revokes a cookie session: its cookie stops working", async () => {

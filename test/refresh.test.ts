@@ -80,7 +80,9 @@ describe("POST /auth/refresh", () => {
     const inWindow = await service.rotate(token, t0 + 10_000, allowAll);
     expect(inWindow.token).toBe(next.token);
     const reuses: string[] = [];
-    const onReuse = (e: ReuseEvent) => reuses.push(e.familyId);
+    const onReuse = (e: ReuseEvent) => {
+      reuses.push(e.familyId);
+    };
     await expect(service.rotate(token, t0 + 10_001, { ...allowAll, onReuse })).rejects.toMatchObject({
       code: "invalid_grant",
     });

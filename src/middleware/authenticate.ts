@@ -22,7 +22,7 @@ import { SESSION_COOKIE } from "../services/cookie-sessions";
 
 export type Identity =
   | { kind: "bearer"; userId: string; sessionId: string | null; claims: AccessTokenClaims }
-  | { kind: "cookie"; userId: string; sessionId: string; csrfToken: string };
+  | { kind: "cookie"; userId: string; sessionId: string; csrfToken: string; rememberMe: boolean };
 
 export interface AuthenticateOptions {
   /** Accept the session cookie as well as a bearer token (default true). */
@@ -78,6 +78,7 @@ async function cookieIdentity(c: Context<AppEnv>, cookie: string): Promise<Ident
     userId: resolved.session.user_id,
     sessionId: resolved.session.id,
     csrfToken: resolved.csrfToken,
+    rememberMe: resolved.session.remember_me === 1,
   };
 }
 
@@ -90,7 +91,7 @@ function checkCsrf(c: Context<AppEnv>, expected: string, allowedOrigins: string[
   const fetchSite = c.req.header("Sec-Fetch-Site");
   if (origin !== undefined) {
     if (!allowedOrigins.includes(origin)) throw fail("the Origin is not allowed");
-  } else if (fetchSite !== "same-origin" && fetchSite !== "none") {
+  } else if (fetchSite !== "same-origin") {
     // Browsers send Origin on every cross-origin and most same-origin POSTs, and
     // Sec-Fetch-Site on all of them: a request with neither is not a browser we can vouch for.
     throw fail("no Origin or same-origin Sec-Fetch-Site");

@@ -128,8 +128,11 @@ export const authRoutes = new Hono<AppEnv>()
         c.var.audit,
         now,
       );
-      // Every session ended with the change; the caller continues in a new one of the same kind.
-      return c.json(await startSession(c, user, identity.kind === "cookie" ? "cookie" : "token", { now }));
+      // Every session ended with the change; the caller continues in a new one of the
+      // same kind (and, for a cookie, the same "remember me"), started after the cut-off.
+      const mode = identity.kind === "cookie" ? "cookie" : "token";
+      const rememberMe = identity.kind === "cookie" && identity.rememberMe;
+      return c.json(await startSession(c, user, mode, { rememberMe, now: Date.now() }));
     },
   )
   .get("/me", authenticate(), async (c) => {

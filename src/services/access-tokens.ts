@@ -8,6 +8,7 @@ import { SignJWT } from "jose";
 import { randomId } from "../crypto/random";
 import { invalidToken } from "../errors";
 import type { RevocationStore } from "../storage/revocation";
+import type { Grants } from "../storage/roles";
 import { VerifyError, type VerifyErrorCode } from "../verify/errors";
 import {
   ACCESS_TOKEN_TYP,
@@ -41,14 +42,18 @@ export interface IssuedAccessToken {
 export async function issueAccessToken(
   keys: SigningKeys,
   settings: AccessTokenSettings,
-  subject: { userId: string; sessionId: string; notBeforeSeconds: number },
+  subject: { userId: string; sessionId: string; notBeforeSeconds: number; grants?: Grants },
   now: number,
 ): Promise<IssuedAccessToken> {
   // iat is never below the user's not-before marker: a token minted in the same
   // second as a logout-all must survive it, and the marker is rounded up.
   const iat = Math.max(Math.floor(now / 1000), subject.notBeforeSeconds);
   const jti = randomId();
-  const token = await new SignJWT({ sid: subject.sessionId, client_id: settings.clientId })
+  const token = await new SignJWT({
+    sid: subject.sessionId,
+    client_id: settings.clientId,
+    ...(subject.grants ? grantClaims(subject.grants) : {}),
+  })
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, typ: ACCESS_TOKEN_TYP, kid: keys.signing.kid })
     .setIssuer(settings.issuer)
     .setAudience(settings.audience)
@@ -58,6 +63,23 @@ export async function issueAccessToken(
     .setJti(jti)
     .sign(keys.signing.key);
   return { token, jti, expiresIn: iat + settings.ttlSeconds - Math.floor(now / 1000) };
+}
+
+/**
+ * Roles and permissions ride in the token so edge verifiers decide without a
+ * call. A user with very many permissions would make every request heavy, so
+ * the list is capped; `permissions_truncated` tells verifiers to ask the auth
+ * Worker (or deny) rather than trust an incomplete list.
+ */
+export const MAX_TOKEN_PERMISSIONS = 64;
+
+function grantClaims(grants: Grants): Record<string, unknown> {
+  const truncated = grants.permissions.length > MAX_TOKEN_PERMISSIONS;
+  return {
+    roles: grants.roles,
+    permissions: grants.permissions.slice(0, MAX_TOKEN_PERMISSIONS),
+    ...(truncated ? { permissions_truncated: true } : {}),
+  };
 }
 
 // One verifier per key set and settings per isolate: its key resolver keeps the

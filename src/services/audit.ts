@@ -24,7 +24,11 @@ export type AuditEvent =
   | "password_changed"
   | "password_change_failed"
   | "csrf_failed"
-  | "session_revoked";
+  | "session_revoked"
+  | "user_disabled"
+  | "user_enabled"
+  | "role_assigned"
+  | "role_removed";
 
 /** Who made the request: filled in once per request by the app. */
 export interface RequestMeta {

@@ -77,6 +77,7 @@ export class CookieSessionService {
       tokenHash: await sha256Hex(cookieValue),
       now,
       idleTimeoutMs: idleMs,
+      rememberMe: options.rememberMe,
       expiresAt: now + absoluteMs,
       ip: options.ip,
       userAgent: options.userAgent,

@@ -90,7 +90,9 @@ export class PasswordChangeService {
     }
     // Every session ends (the old password may be why it is being changed);
     // the caller continues in a new one.
-    await this.#sessions.logoutAll(user.id, now);
+    // The cut-off is taken after the new hash is in place: a login with the old
+    // password that raced this change started earlier, so it ends with the rest.
+    await this.#sessions.logoutAll(user.id, Math.max(now, Date.now()));
     // Re-read: the new session's tokens must start at or after the marker just set.
     const changed = await this.#users.findById(user.id);
     if (!changed) throw invalidToken("the access token's user no longer exists or is disabled");

@@ -43,9 +43,9 @@ export interface RotationResult extends IssuedRefreshToken {
 
 export interface RotationHooks<T> {
   /** Decides whether the token's user may still refresh; throwing refuses without spending the token. */
-  authorize: (userId: string, familyCreatedAt: number) => Promise<T>;
+  authorize: (userId: string, familyCreatedAt: number, familyId: string) => Promise<T>;
   /** Told about reuse after the grace window, so the caller can audit it. */
-  onReuse?: (event: ReuseEvent) => void;
+  onReuse?: (event: ReuseEvent) => void | Promise<unknown>;
 }
 
 /** Reported by `rotate` through `onReuse`, so the caller can log and audit it. */
@@ -103,7 +103,7 @@ export class RefreshTokenService {
       // old token or someone else holds a copy. We cannot tell which holder is
       // legitimate, so nobody keeps the family.
       await this.revokeFamily(record.family_id, record.user_id, now);
-      hooks.onReuse?.({ familyId: record.family_id, userId: record.user_id, spentAt: record.spent_at });
+      await hooks.onReuse?.({ familyId: record.family_id, userId: record.user_id, spentAt: record.spent_at });
       throw invalidGrant("the refresh token has already been used");
     }
 
@@ -112,7 +112,7 @@ export class RefreshTokenService {
     const firstExchange = record.spent_at === undefined;
     // Independent reads, in parallel: may the user refresh (D1), and does the successor exist yet (KV)?
     const [authorized, existingSuccessor] = await Promise.all([
-      hooks.authorize(record.user_id, family.created_at),
+      hooks.authorize(record.user_id, family.created_at, record.family_id),
       firstExchange ? this.#store.getToken(successorHash, now) : null,
     ]);
     if (firstExchange) {

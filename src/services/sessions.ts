@@ -6,6 +6,7 @@
  */
 import { invalidGrant } from "../errors";
 import type { RevocationStore } from "../storage/revocation";
+import type { RoleStore } from "../storage/roles";
 import type { SessionStore } from "../storage/sessions";
 import type { UserRecord, UserStore } from "../storage/users";
 import {
@@ -45,6 +46,8 @@ export class SessionService {
   readonly #accessTokens: AccessTokenSettings;
   readonly #index: SessionStore;
   readonly #familyMaxAgeMs: number;
+  readonly #familyIdleMs: number;
+  readonly #roles: RoleStore;
 
   constructor(
     users: UserStore,
@@ -52,7 +55,8 @@ export class SessionService {
     revocation: RevocationStore,
     keys: SigningKeys,
     accessTokens: AccessTokenSettings,
-    index: { store: SessionStore; familyMaxAgeMs: number },
+    index: { store: SessionStore; familyMaxAgeMs: number; familyIdleMs: number },
+    roles: RoleStore,
   ) {
     this.#users = users;
     this.#refreshTokens = refreshTokens;
@@ -61,6 +65,8 @@ export class SessionService {
     this.#accessTokens = accessTokens;
     this.#index = index.store;
     this.#familyMaxAgeMs = index.familyMaxAgeMs;
+    this.#familyIdleMs = index.familyIdleMs;
+    this.#roles = roles;
   }
 
   /** A new session (refresh family) for a user who just proved who they are. */
@@ -75,7 +81,8 @@ export class SessionService {
         kind: "refresh",
         tokenHash: null,
         now,
-        idleTimeoutMs: null,
+        // A refresh token unused for its lifetime is dead: so is its listing.
+        idleTimeoutMs: this.#familyIdleMs,
         expiresAt: now + this.#familyMaxAgeMs,
         ip: client.ip,
         userAgent: client.userAgent,
@@ -86,33 +93,41 @@ export class SessionService {
 
   /** A short-lived access token for an existing session (a cookie session's `sid`), with no refresh token. */
   async accessTokenFor(user: UserRecord, sessionId: string, now: number): Promise<AccessTokenResponse> {
-    const notBeforeSeconds = Math.ceil(user.tokens_not_before / 1000);
+    const notBeforeSeconds = Math.ceil(Math.max(user.tokens_not_before, user.access_not_before) / 1000);
+    // Read at every issue: a role change shows in the next token (and the marker
+    // it raises kills the older ones).
+    const grants = await this.#roles.grantsFor(user.id);
     const access = await issueAccessToken(
       this.#keys,
       this.#accessTokens,
-      { userId: user.id, sessionId, notBeforeSeconds },
+      { userId: user.id, sessionId, notBeforeSeconds, grants },
       now,
     );
     return { access_token: access.token, token_type: "Bearer", expires_in: access.expiresIn };
   }
 
   async refresh(refreshToken: string, now: number, onReuse?: (event: ReuseEvent) => void): Promise<TokenResponse> {
-    const authorize = async (userId: string, familyCreatedAt: number): Promise<UserRecord> => {
-      const user = await this.#users.findById(userId);
+    const authorize = async (userId: string, familyCreatedAt: number, familyId: string): Promise<UserRecord> => {
+      const found = await this.#index.userForRefresh(userId, familyId);
       // D1 is the strongly consistent authority for "is this user still allowed":
-      // disabled accounts and families older than a logout-all are refused here,
+      // disabled accounts, families older than a logout-all and families revoked
+      // by logout or DELETE /auth/sessions are refused here at once, everywhere
+      // (KV's copy of the revocation may take a minute to reach other locations),
       // before the token is spent.
-      if (!user || user.disabled_at !== null || familyCreatedAt < user.tokens_not_before) {
+      const user = found?.user;
+      if (!user || user.disabled_at !== null || familyCreatedAt < user.tokens_not_before || found.sessionRevoked) {
         throw invalidGrant("the refresh token has been revoked");
       }
       return user;
     };
-    const reused = (event: ReuseEvent) => {
-      // The family is dead; so are the access tokens it issued.
-      void this.#revocation.revokeSession(event.familyId, this.#accessTokenHorizon(now), now).catch(() => {});
-      void this.#index.revoke(event.familyId, now).catch(() => {});
-      onReuse?.(event);
-    };
+    // The family is dead; so are the access tokens it issued, and its listing.
+    const reused = (event: ReuseEvent) =>
+      Promise.all([
+        this.#revocation.revokeSession(event.familyId, this.#accessTokenHorizon(now), now),
+        this.#index.revoke(event.familyId, now),
+      ])
+        .catch(() => {})
+        .then(() => onReuse?.(event));
     const rotated = await this.#refreshTokens.rotate(refreshToken, now, { authorize, onReuse: reused });
     const [response] = await Promise.all([
       this.#respond(rotated.authorized, rotated.token, rotated.familyId, now),
@@ -150,6 +165,18 @@ export class SessionService {
     await Promise.all([
       this.#users.raiseTokensNotBefore(userId, now, now),
       this.#revocation.setNotBefore(userId, notBeforeSeconds, keepUntil, now),
+    ]);
+  }
+
+  /**
+   * Voids every access token of the user issued until now, but keeps sessions:
+   * their next refresh gets tokens with the user's current roles.
+   */
+  async expireAccessTokens(userId: string, now: number): Promise<void> {
+    const notBeforeSeconds = Math.ceil(now / 1000);
+    await Promise.all([
+      this.#users.raiseAccessNotBefore(userId, now, now),
+      this.#revocation.setNotBefore(userId, notBeforeSeconds, this.#accessTokenHorizon(notBeforeSeconds * 1000), now),
     ]);
   }
 

@@ -60,6 +60,18 @@ export class AuditLogStore {
     return results;
   }
 
+  /** Newest first, optionally for one user, before a cursor (an id) for paging. */
+  async list(filter: { userId: string | null; before: number | null; limit: number }): Promise<AuditRow[]> {
+    const { results } = await this.#db
+      .prepare(
+        `SELECT * FROM audit_log WHERE (?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR id < ?2)
+         ORDER BY id DESC LIMIT ?3`,
+      )
+      .bind(filter.userId, filter.before, filter.limit)
+      .all<AuditRow>();
+    return results;
+  }
+
   /** Deletes rows older than `before`; returns how many went. */
   async pruneBefore(before: number): Promise<number> {
     const result = await this.#db.prepare("DELETE FROM audit_log WHERE created_at < ?").bind(before).run();

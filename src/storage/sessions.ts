@@ -4,6 +4,8 @@
  * refresh-token families (authoritative in KV; indexed here for listing).
  */
 
+import type { UserRecord } from "./users";
+
 export type SessionKind = "cookie" | "refresh";
 
 export interface SessionRow {
@@ -14,6 +16,7 @@ export interface SessionRow {
   created_at: number;
   last_seen_at: number;
   idle_timeout_ms: number | null;
+  remember_me: number;
   expires_at: number;
   ip: string | null;
   user_agent: string | null;
@@ -33,6 +36,7 @@ export interface NewSession {
   tokenHash: string | null;
   now: number;
   idleTimeoutMs: number | null;
+  rememberMe?: boolean;
   expiresAt: number;
   ip: string | null;
   userAgent: string | null;
@@ -48,8 +52,8 @@ export class SessionStore {
   async insert(session: NewSession): Promise<void> {
     await this.#db
       .prepare(
-        `INSERT INTO sessions (id, user_id, kind, token_hash, created_at, last_seen_at, idle_timeout_ms, expires_at, ip, user_agent)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO sessions (id, user_id, kind, token_hash, created_at, last_seen_at, idle_timeout_ms, remember_me, expires_at, ip, user_agent)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .bind(
         session.id,
@@ -59,6 +63,7 @@ export class SessionStore {
         session.now,
         session.now,
         session.idleTimeoutMs,
+        session.rememberMe ? 1 : 0,
         session.expiresAt,
         session.ip,
         session.userAgent?.slice(0, 512) ?? null,
@@ -74,6 +79,27 @@ export class SessionStore {
       )
       .bind(tokenHash)
       .first<CookieSessionRow>();
+  }
+
+  /**
+   * The user, and whether the refresh family's session row is revoked, in one
+   * query (the refresh hot path). A family with no row (older than the
+   * sessions table) counts as not revoked.
+   */
+  async userForRefresh(
+    userId: string,
+    familyId: string,
+  ): Promise<{ user: UserRecord; sessionRevoked: boolean } | null> {
+    const row = await this.#db
+      .prepare(
+        `SELECT u.*, (SELECT revoked_at FROM sessions WHERE id = ?1 AND user_id = ?2) AS session_revoked_at
+         FROM users u WHERE u.id = ?2`,
+      )
+      .bind(familyId, userId)
+      .first<UserRecord & { session_revoked_at: number | null }>();
+    if (!row) return null;
+    const { session_revoked_at, ...user } = row;
+    return { user, sessionRevoked: session_revoked_at !== null };
   }
 
   async touch(id: string, now: number): Promise<void> {

@@ -9,6 +9,8 @@ export interface UserRecord {
   password_hash: string;
   email_verified_at: number | null;
   tokens_not_before: number;
+  /** Access tokens (only) issued before this are void: raised by role changes. */
+  access_not_before: number;
   disabled_at: number | null;
   created_at: number;
   updated_at: number;
@@ -76,6 +78,38 @@ export class UserStore {
       )
       .bind(now, pendingPasswordHash, now, id)
       .run();
+  }
+
+  /** Raises (never lowers) the access-token-only not-before marker (role changes). */
+  async raiseAccessNotBefore(id: string, notBefore: number, now: number): Promise<void> {
+    await this.#db
+      .prepare("UPDATE users SET access_not_before = MAX(access_not_before, ?), updated_at = ? WHERE id = ?")
+      .bind(notBefore, now, id)
+      .run();
+  }
+
+  /** Disables (a time) or enables (null) the account. Returns false for an unknown id. */
+  async setDisabled(id: string, disabledAt: number | null, now: number): Promise<boolean> {
+    const result = await this.#db
+      .prepare("UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?")
+      .bind(disabledAt, now, id)
+      .run();
+    return result.meta.changes === 1;
+  }
+
+  /**
+   * Users whose email contains `query` (or all), ordered by id, after `cursor`
+   * (keyset paging: stable under inserts, no OFFSET scans).
+   */
+  async search(query: string, cursor: string | null, limit: number): Promise<UserRecord[]> {
+    const { results } = await this.#db
+      .prepare(
+        `SELECT * FROM users WHERE (?1 = '' OR instr(email, ?1) > 0) AND (?2 IS NULL OR id > ?2)
+         ORDER BY id LIMIT ?3`,
+      )
+      .bind(query, cursor, limit)
+      .all<UserRecord>();
+    return results;
   }
 
   /** Raises (never lowers) the not-before marker. */

@@ -8,6 +8,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { VerifyError, type VerifyErrorCode } from "./errors";
+import { can, type Subject } from "./policy";
 import type { AccessTokenClaims, Verifier } from "./verifier";
 
 export interface AuthVariables {
@@ -75,10 +76,20 @@ export function hasScope(claims: AccessTokenClaims, scope: string): boolean {
   return typeof claims.scope === "string" && claims.scope.split(" ").includes(scope);
 }
 
+/**
+ * Whether the token grants `permission` outright. Conditional grants
+ * (`posts:write@owner`) need the resource: call `can(claims, action, resource)`.
+ */
 export function hasPermission(claims: AccessTokenClaims, permission: string): boolean {
-  const granted = Array.isArray(claims.permissions) ? claims.permissions : [];
-  const [resource] = permission.split(":");
-  return granted.includes(permission) || granted.includes(`${resource}:*`) || granted.includes("*");
+  return can(subjectOf(claims), permission);
+}
+
+export function subjectOf(claims: AccessTokenClaims): Subject {
+  return {
+    sub: claims.sub,
+    roles: Array.isArray(claims.roles) ? claims.roles : [],
+    permissions: Array.isArray(claims.permissions) ? claims.permissions : [],
+  };
 }
 
 function requireClaim<E extends WithAuth>(

@@ -4,8 +4,17 @@
  * edgelock access tokens at the edge. No D1, no secrets.
  */
 export { VerifyError, type VerifyErrorCode } from "./errors";
-export { type AuthVariables, hasPermission, hasScope, requireAuth, requirePermission, requireScope } from "./hono";
+export {
+  type AuthVariables,
+  hasPermission,
+  hasScope,
+  requireAuth,
+  requirePermission,
+  requireScope,
+  subjectOf,
+} from "./hono";
 export { UNKNOWN_KID_COOLDOWN_MS } from "./jwks-cache";
+export { type AclEntry, can, permissionCovers, type Resource, type Subject } from "./policy";
 export {
   ACCESS_TOKEN_TYP,
   type AccessTokenClaims,

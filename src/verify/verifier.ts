@@ -40,7 +40,10 @@ export interface AccessTokenClaims extends JWTPayload {
   sid?: string;
   client_id?: string;
   scope?: string;
+  roles?: string[];
+  /** Grants from the user's roles (see verify/policy.ts); may be cut short, see `permissions_truncated`. */
   permissions?: string[];
+  permissions_truncated?: boolean;
 }
 
 export interface VerifierOptions {

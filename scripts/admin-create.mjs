@@ -1,0 +1,44 @@
+// `npm run admin:create -- --email <email> [--remote]`: makes an existing user an
+// admin, the one way to get the first admin (no endpoint lets anyone grant
+// themselves a role). Local D1 by default; --remote for the deployed database.
+// Extra wrangler flags (e.g. --persist-to DIR) pass through.
+import { spawnSync } from "node:child_process";
+
+const args = process.argv.slice(2);
+const emailIndex = args.indexOf("--email");
+const raw = emailIndex >= 0 ? args[emailIndex + 1] : undefined;
+const rest = args.filter((_, i) => i !== emailIndex && i !== emailIndex + 1);
+if (!raw) {
+  console.error("usage: npm run admin:create -- --email <email> [--remote]");
+  process.exit(2);
+}
+// The same normalization as the Worker (trim, NFC, lowercase). The address goes
+// into SQL, so it must be plain: anything with a quote or a backslash is refused.
+const email = raw.trim().normalize("NFC").toLowerCase();
+if (!/^[^\s@'"\\;]{1,64}@[^\s@'"\\;.]+(\.[^\s@'"\\;.]+)+$/u.test(email)) {
+  console.error(`not a plain email address: ${raw}`);
+  process.exit(2);
+}
+const where = rest.includes("--remote") ? [] : ["--local"];
+const sql = `INSERT INTO user_roles (user_id, role, granted_at, granted_by)
+  SELECT id, 'admin', ${Date.now()}, NULL FROM users WHERE email = '${email}' ON CONFLICT DO NOTHING;
+  SELECT u.email, ur.role FROM users u JOIN user_roles ur ON ur.user_id = u.id WHERE u.email = '${email}' AND ur.role = 'admin';`;
+const run = spawnSync(
+  "node_modules/.bin/wrangler",
+  ["d1", "execute", "DB", ...where, ...rest, "--json", "--command", sql],
+  {
+    encoding: "utf8",
+    env: { ...process.env, CI: "true" },
+  },
+);
+if (run.status !== 0) {
+  console.error(run.stderr || run.stdout);
+  process.exit(run.status ?? 1);
+}
+const results = JSON.parse(run.stdout);
+const granted = results.at(-1)?.results ?? [];
+if (granted.length === 0) {
+  console.error(`no user with the email ${email}: sign up first`);
+  process.exit(1);
+}
+console.log(`${email} is an admin`);

@@ -1,0 +1,71 @@
+/**
+ * @module verify/policy
+ * `can(subject, action, resource?)`: the one authorization decision, used by the
+ * auth Worker and exported beside the verifier so APIs decide the same way at
+ * the edge, from the token alone. Rules are data, not ifs spread over routes:
+ *  - RBAC: a role grants permissions `<resource>:<action>`; `<resource>:*` covers
+ *    every action on that resource type, `*` everything;
+ *  - attribute rules: a grant may carry a condition, `posts:write@owner`: it
+ *    only counts when the resource's `owner_id` is the subject (editors may
+ *    edit only their own posts). Conditions live in the role's data (D1
+ *    `role_permissions`) and travel in the token's `permissions` claim;
+ *  - ACLs: a resource may list principals (`user:<id>`, `role:<name>`) with the
+ *    actions granted to each.
+ * Deny by default: no grant that applies, no access. An unknown condition never grants.
+ */
+
+export interface Subject {
+  /** The user id (`sub`). */
+  sub: string;
+  roles?: readonly string[];
+  /** Grants, possibly conditional: `posts:read`, `posts:*`, `posts:write@owner`. */
+  permissions?: readonly string[];
+}
+
+export interface AclEntry {
+  /** `user:<id>` or `role:<name>`. */
+  principal: string;
+  actions: readonly string[];
+}
+
+export interface Resource {
+  /** The resource type; must match the action's prefix (`posts` for `posts:write`). */
+  type: string;
+  owner_id?: string;
+  acl?: readonly AclEntry[];
+}
+
+type Condition = (subject: Subject, resource: Resource | undefined) => boolean;
+
+const CONDITIONS: Record<string, Condition> = {
+  owner: (subject, resource) => resource?.owner_id !== undefined && resource.owner_id === subject.sub,
+};
+
+/** Whether `granted` (an action pattern, no condition) covers `action`. */
+export function permissionCovers(granted: string, action: string): boolean {
+  if (granted === action || granted === "*") return true;
+  const [resource] = action.split(":");
+  return granted === `${resource}:*`;
+}
+
+export function can(subject: Subject, action: string, resource?: Resource): boolean {
+  if (resource && action.split(":")[0] !== resource.type) return false;
+  const acl = resource?.acl ?? [];
+  if (
+    acl.some((entry) => principalIs(entry.principal, subject) && entry.actions.some((a) => permissionCovers(a, action)))
+  ) {
+    return true;
+  }
+  return (subject.permissions ?? []).some((grant) => {
+    const [pattern = "", condition] = grant.split("@", 2);
+    if (!permissionCovers(pattern, action)) return false;
+    if (condition === undefined) return true;
+    const check = CONDITIONS[condition];
+    return check ? check(subject, resource) : false;
+  });
+}
+
+function principalIs(principal: string, subject: Subject): boolean {
+  if (principal === `user:${subject.sub}`) return true;
+  return principal.startsWith("role:") && (subject.roles ?? []).includes(principal.slice("role:".length));
+}

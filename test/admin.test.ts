@@ -1,0 +1,186 @@
+// RBAC in tokens, the admin API, and privilege-escalation attempts.
+import { env } from "cloudflare:workers";
+import { decodeJwt } from "jose";
+import { describe, expect, it, vi } from "vitest";
+import { BASE, bearer, expectError, login, newSession, PASSWORD, postJson, send, type TokenResponse } from "./helpers";
+
+async function grant(userId: string, role: string): Promise<void> {
+  await env.DB.prepare("INSERT INTO user_roles (user_id, role, granted_at) VALUES (?, ?, ?)")
+    .bind(userId, role, Date.now())
+    .run();
+}
+
+/** A user made admin the way `npm run admin:create` does it: straight in D1. */
+async function newAdmin(): Promise<TokenResponse & { email: string }> {
+  const session = await newSession();
+  await grant(session.user.id, "admin");
+  return { ...(await login(session.email)), email: session.email };
+}
+
+function call(method: string, path: string, token: string): Promise<Response> {
+  return send(new Request(`${BASE}${path}`, { method, headers: bearer(token) }));
+}
+
+describe("roles in access tokens", () => {
+  it("carry the user's roles and their permissions (with conditions)", async () => {
+    const session = await newSession();
+    await grant(session.user.id, "editor");
+    const claims = decodeJwt((await login(session.email)).access_token);
+    expect(claims.roles).toEqual(["editor"]);
+    expect(claims.permissions).toEqual(["posts:delete@owner", "posts:read", "posts:write@owner"]);
+    expect(decodeJwt(session.access_token).roles).toEqual([]);
+  });
+
+  it("a role change kills older access tokens at once; the session refreshes into the new roles", async () => {
+    const admin = await newAdmin();
+    const user = await newSession();
+    expect((await call("GET", "/auth/me", user.access_token)).status).toBe(200);
+    expect((await call("PUT", `/admin/users/${user.user.id}/roles/editor`, admin.access_token)).status).toBe(204);
+    await expectError(await call("GET", "/auth/me", user.access_token), 401, "invalid_token");
+    const refreshed = (await (
+      await postJson("/auth/refresh", { refresh_token: user.refresh_token })
+    ).json()) as TokenResponse;
+    expect(decodeJwt(refreshed.access_token).roles).toEqual(["editor"]);
+    expect((await call("GET", "/auth/me", refreshed.access_token)).status).toBe(200);
+  });
+});
+
+describe("admin API permissions", () => {
+  it.each([
+    ["GET", "/admin/users"],
+    ["GET", "/admin/audit"],
+  ])("%s %s: 403 for viewers and editors, 200 for admins", async (method, path) => {
+    for (const role of ["viewer", "editor"]) {
+      const session = await newSession();
+      await grant(session.user.id, role);
+      await expectError(await call(method, path, (await login(session.email)).access_token), 403, "insufficient_scope");
+    }
+    const plain = await newSession();
+    await expectError(await call(method, path, plain.access_token), 403, "insufficient_scope");
+    expect((await call(method, path, (await newAdmin()).access_token)).status).toBe(200);
+  });
+
+  it("takes effect at once when a role is removed (checked against D1, not the token)", async () => {
+    const admin = await newAdmin();
+    const other = await newAdmin();
+    expect((await call("GET", "/admin/users", other.access_token)).status).toBe(200);
+    expect((await call("DELETE", `/admin/users/${other.user.id}/roles/admin`, admin.access_token)).status).toBe(204);
+    const fresh = await login(other.email);
+    await expectError(await call("GET", "/admin/users", fresh.access_token), 403, "insufficient_scope");
+  });
+
+  it("requires authentication", async () => {
+    await expectError(await send(`${BASE}/admin/users`), 401, "invalid_token");
+  });
+});
+
+describe("privilege escalation", () => {
+  it("nobody grants themselves a role, not even an admin", async () => {
+    const admin = await newAdmin();
+    await expectError(
+      await call("PUT", `/admin/users/${admin.user.id}/roles/editor`, admin.access_token),
+      403,
+      "insufficient_scope",
+    );
+    const plain = await newSession();
+    await expectError(
+      await call("PUT", `/admin/users/${plain.user.id}/roles/admin`, plain.access_token),
+      403,
+      "insufficient_scope",
+    );
+    const roles = await env.DB.prepare("SELECT COUNT(*) AS n FROM user_roles WHERE user_id = ?")
+      .bind(plain.user.id)
+      .first("n");
+    expect(roles).toBe(0);
+  });
+
+  it("an unknown role or user is 404, and nothing changes", async () => {
+    const admin = await newAdmin();
+    const user = await newSession();
+    await expectError(
+      await call("PUT", `/admin/users/${user.user.id}/roles/superuser`, admin.access_token),
+      404,
+      "not_found",
+    );
+    await expectError(await call("PUT", "/admin/users/nobody/roles/editor", admin.access_token), 404, "not_found");
+  });
+});
+
+describe("admin actions", () => {
+  it("lists and searches users, paged", async () => {
+    const admin = await newAdmin();
+    const marker = `page-${crypto.randomUUID().slice(0, 8)}`;
+    for (let i = 0; i < 3; i++) {
+      const email = `${marker}-${i}@example.com`;
+      await postJson("/auth/signup", { email, password: PASSWORD });
+    }
+    const first = (await (await call("GET", `/admin/users?q=${marker}&limit=2`, admin.access_token)).json()) as {
+      users: { email: string }[];
+      next_cursor: string | null;
+    };
+    expect(first.users).toHaveLength(2);
+    expect(first.next_cursor).not.toBeNull();
+    const second = (await (
+      await call("GET", `/admin/users?q=${marker}&limit=2&cursor=${first.next_cursor}`, admin.access_token)
+    ).json()) as { users: { email: string }[]; next_cursor: string | null };
+    expect(second.users).toHaveLength(1);
+    expect(second.next_cursor).toBeNull();
+    expect(new Set([...first.users, ...second.users].map((u) => u.email)).size).toBe(3);
+    await expectError(await call("GET", "/admin/users?limit=0", admin.access_token), 400, "invalid_request");
+  });
+
+  it("disabling a user kills every session and token at once; enabling lets them log in again", async () => {
+    const admin = await newAdmin();
+    const user = await newSession();
+    expect((await call("POST", `/admin/users/${user.user.id}/disable`, admin.access_token)).status).toBe(204);
+    await expectError(await call("GET", "/auth/me", user.access_token), 401, "invalid_token");
+    await expectError(await postJson("/auth/refresh", { refresh_token: user.refresh_token }), 400, "invalid_grant");
+    await expectError(
+      await postJson("/auth/login", { email: user.email, password: PASSWORD }),
+      401,
+      "invalid_credentials",
+    );
+    expect((await call("POST", `/admin/users/${user.user.id}/enable`, admin.access_token)).status).toBe(204);
+    await login(user.email);
+    await expectError(
+      await call("POST", `/admin/users/${admin.user.id}/disable`, admin.access_token),
+      403,
+      "insufficient_scope",
+    );
+  });
+
+  it("lists and revokes a user's sessions", async () => {
+    const admin = await newAdmin();
+    const user = await newSession();
+    const { sessions } = (await (
+      await call("GET", `/admin/users/${user.user.id}/sessions`, admin.access_token)
+    ).json()) as {
+      sessions: { id: string }[];
+    };
+    expect(sessions).toHaveLength(1);
+    expect(
+      (await call("DELETE", `/admin/users/${user.user.id}/sessions/${sessions[0]?.id}`, admin.access_token)).status,
+    ).toBe(204);
+    await expectError(await postJson("/auth/refresh", { refresh_token: user.refresh_token }), 400, "invalid_grant");
+    await expectError(
+      await call("DELETE", `/admin/users/${admin.user.id}/sessions/${sessions[0]?.id}`, admin.access_token),
+      404,
+      "not_found",
+    );
+  });
+
+  it("audits every admin change, with the acting admin", async () => {
+    const admin = await newAdmin();
+    const user = await newSession();
+    await call("PUT", `/admin/users/${user.user.id}/roles/viewer`, admin.access_token);
+    await call("POST", `/admin/users/${user.user.id}/disable`, admin.access_token);
+    await call("POST", `/admin/users/${user.user.id}/enable`, admin.access_token);
+    await call("DELETE", `/admin/users/${user.user.id}/roles/viewer`, admin.access_token);
+    await vi.waitFor(async () => {
+      const response = await call("GET", `/admin/audit?user_id=${user.user.id}`, admin.access_token);
+      const { entries } = (await response.json()) as { entries: { event: string; details: { by?: string } }[] };
+      const adminEvents = entries.filter((e) => e.details.by === admin.user.id).map((e) => e.event);
+      expect(adminEvents.sort()).toEqual(["role_assigned", "role_removed", "user_disabled", "user_enabled"]);
+    });
+  });
+});
