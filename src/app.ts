@@ -15,6 +15,7 @@ import { buildContainer } from "./container";
 import { AuthError, ConfigError } from "./errors";
 import { clientIp } from "./middleware/rate-limit";
 import { adminRoutes } from "./routes/admin";
+import { apiKeyRoutes } from "./routes/api-keys";
 import { authRoutes } from "./routes/auth";
 import { devRoutes } from "./routes/dev";
 import { passwordResetRoutes } from "./routes/password-reset";
@@ -93,6 +94,7 @@ export function createApp() {
   app.use("/admin/*", noStore);
 
   app.route("/auth/password-reset", passwordResetRoutes);
+  app.route("/auth/api-keys", apiKeyRoutes);
   app.route("/auth", authRoutes);
   app.route("/auth", sessionRoutes);
   app.route("/.well-known", wellKnownRoutes);

@@ -7,6 +7,7 @@ import { type Config, getConfig } from "./config";
 import type { AccessTokenSettings } from "./services/access-tokens";
 import { AccountService } from "./services/accounts";
 import { AdminService } from "./services/admin";
+import { ApiKeyService } from "./services/api-keys";
 import { type CaptchaVerifier, TurnstileVerifier } from "./services/captcha";
 import { CookieSessionService } from "./services/cookie-sessions";
 import { LoginService } from "./services/login";
@@ -16,6 +17,7 @@ import { PasswordResetService } from "./services/password-reset";
 import { RefreshTokenService } from "./services/refresh-tokens";
 import { SessionService } from "./services/sessions";
 import { getSigningKeys, type SigningKeys } from "./services/signing-keys";
+import { ApiKeyStore } from "./storage/api-keys";
 import { AuditLogStore } from "./storage/audit-log";
 import { MailOutboxStore } from "./storage/mail-outbox";
 import { PasswordResetTokenStore } from "./storage/password-reset-tokens";
@@ -44,6 +46,7 @@ export interface Container {
   sessionStore: SessionStore;
   roles: RoleStore;
   admin: AdminService;
+  apiKeys: ApiKeyService;
   cookieSessions: CookieSessionService;
 }
 
@@ -112,7 +115,9 @@ export async function buildContainer(env: Env): Promise<Container> {
     publicUrl: config.publicUrl,
   });
   const admin = new AdminService(users, roles, sessions);
+  const apiKeys = new ApiKeyService(new ApiKeyStore(env.DB));
   return {
+    apiKeys,
     admin,
     roles,
     sessionStore,

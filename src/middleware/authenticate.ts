@@ -8,6 +8,7 @@
  *    `X-CSRF-Token` (the session's token, compared in constant time) and come
  *    from our own or an allowed origin (Origin, else Sec-Fetch-Site). Otherwise
  *    403 csrf_failed, before any handler runs.
+ *  - An API key (`Bearer elk_…` or `X-API-Key`), where a route allows it.
  * Tokens in the query string are refused outright (they end up in logs, history
  * and Referer headers; RFC 6750 §5.3, RFC 9700).
  */
@@ -18,15 +19,22 @@ import type { AppEnv } from "../app-env";
 import { timingSafeEqualStrings } from "../crypto/timing-safe";
 import { AuthError, invalidRequest, invalidToken } from "../errors";
 import { type AccessTokenClaims, verifyAccessToken } from "../services/access-tokens";
+import { looksLikeApiKey } from "../services/api-keys";
 import { SESSION_COOKIE } from "../services/cookie-sessions";
 
 export type Identity =
   | { kind: "bearer"; userId: string; sessionId: string | null; claims: AccessTokenClaims }
+  | { kind: "api_key"; userId: string; sessionId: null; keyId: string; scopes: string[] }
   | { kind: "cookie"; userId: string; sessionId: string; csrfToken: string; rememberMe: boolean };
 
 export interface AuthenticateOptions {
   /** Accept the session cookie as well as a bearer token (default true). */
   cookie?: boolean;
+  /**
+   * Accept API keys (`Authorization: Bearer elk_…` or `X-API-Key`; default false):
+   * only routes that authorize by permission, since a key acts within its scopes.
+   */
+  apiKey?: boolean;
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -40,8 +48,14 @@ export function authenticate(options: AuthenticateOptions = {}) {
       throw error;
     }
     const header = c.req.header("Authorization");
+    const apiKeyHeader = c.req.header("X-API-Key");
+    const bearerToken = /^Bearer +(\S+) *$/i.exec(header ?? "")?.[1];
+    const presentedKey = apiKeyHeader ?? (bearerToken && looksLikeApiKey(bearerToken) ? bearerToken : undefined);
     const cookie = acceptCookie ? getCookie(c, SESSION_COOKIE) : undefined;
-    if (header !== undefined || cookie === undefined) {
+    if (presentedKey !== undefined) {
+      if (!options.apiKey) throw invalidToken("API keys are not accepted here; use an access token");
+      c.set("identity", await apiKeyIdentity(c, presentedKey));
+    } else if (header !== undefined || cookie === undefined) {
       c.set("identity", await bearerIdentity(c, header ?? ""));
     } else {
       c.set("identity", await cookieIdentity(c, cookie));
@@ -58,6 +72,16 @@ async function bearerIdentity(c: Context<AppEnv>, header: string): Promise<Ident
   const { keys, accessTokenSettings, revocation } = c.var.services;
   const claims = await verifyAccessToken(match[1], keys, accessTokenSettings, revocation, Date.now());
   return { kind: "bearer", userId: claims.sub, sessionId: typeof claims.sid === "string" ? claims.sid : null, claims };
+}
+
+async function apiKeyIdentity(c: Context<AppEnv>, presented: string): Promise<Identity> {
+  const now = Date.now();
+  const { apiKeys, users } = c.var.services;
+  const key = await apiKeys.authenticate(presented, now);
+  const user = key ? await users.findById(key.row.user_id) : null;
+  if (!key || !user || user.disabled_at !== null) throw invalidToken("the API key is invalid, expired or revoked");
+  if (key.markUsedDue) c.executionCtx.waitUntil(apiKeys.markUsed(key.row.id, now).catch(() => {}));
+  return { kind: "api_key", userId: user.id, sessionId: null, keyId: key.row.id, scopes: key.scopes };
 }
 
 async function cookieIdentity(c: Context<AppEnv>, cookie: string): Promise<Identity> {

@@ -12,9 +12,12 @@ import { can } from "../verify/policy";
 
 export function requirePermission(permission: string) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const { userId } = c.var.identity;
-    const grants = await c.var.services.roles.grantsFor(userId);
-    if (!can({ sub: userId, ...grants }, permission)) {
+    const identity = c.var.identity;
+    const grants = await c.var.services.roles.grantsFor(identity.userId);
+    // An API key acts within its scopes AND its owner's current permissions.
+    const keyAllows =
+      identity.kind !== "api_key" || can({ sub: identity.userId, permissions: identity.scopes }, permission);
+    if (!keyAllows || !can({ sub: identity.userId, ...grants }, permission)) {
       throw new AuthError(403, "insufficient_scope", `this request needs the ${permission} permission`);
     }
     await next();

@@ -37,7 +37,7 @@ function sessionView(row: SessionRow) {
 }
 
 export const adminRoutes = new Hono<AppEnv>()
-  .use("*", authenticate())
+  .use("*", authenticate({ apiKey: true }))
   .get("/users", requirePermission("users:read"), async (c) => {
     const limit = pageSize(c.req.query("limit"));
     const users = await c.var.services.users.search(c.req.query("q") ?? "", c.req.query("cursor") ?? null, limit + 1);

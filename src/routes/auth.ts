@@ -98,7 +98,7 @@ export const authRoutes = new Hono<AppEnv>()
     const identity = c.var.identity;
     if (identity.kind === "bearer") {
       await c.var.services.sessions.logout(identity.claims, refresh_token, now);
-    } else {
+    } else if (identity.kind === "cookie") {
       await c.var.services.cookieSessions.end(identity.sessionId, now);
       clearSessionCookie(c);
     }
@@ -135,7 +135,7 @@ export const authRoutes = new Hono<AppEnv>()
       return c.json(await startSession(c, user, mode, { rememberMe, now: Date.now() }));
     },
   )
-  .get("/me", authenticate(), async (c) => {
+  .get("/me", authenticate({ apiKey: true }), async (c) => {
     const user = await c.var.services.users.findById(c.var.identity.userId);
     if (!user || user.disabled_at !== null) {
       throw invalidToken("the access token's user no longer exists or is disabled");

@@ -28,7 +28,9 @@ export type AuditEvent =
   | "user_disabled"
   | "user_enabled"
   | "role_assigned"
-  | "role_removed";
+  | "role_removed"
+  | "api_key_created"
+  | "api_key_revoked";
 
 /** Who made the request: filled in once per request by the app. */
 export interface RequestMeta {

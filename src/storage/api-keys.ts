@@ -1,0 +1,59 @@
+/**
+ * @module storage/api-keys
+ * D1 access to `api_keys`.
+ */
+
+export interface ApiKeyRow {
+  id: string;
+  user_id: string;
+  name: string;
+  scopes: string;
+  secret_hash: string;
+  created_at: number;
+  last_used_at: number | null;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
+export class ApiKeyStore {
+  readonly #db: D1Database;
+
+  constructor(db: D1Database) {
+    this.#db = db;
+  }
+
+  async insert(key: Omit<ApiKeyRow, "last_used_at" | "revoked_at">): Promise<void> {
+    await this.#db
+      .prepare(
+        `INSERT INTO api_keys (id, user_id, name, scopes, secret_hash, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .bind(key.id, key.user_id, key.name, key.scopes, key.secret_hash, key.created_at, key.expires_at)
+      .run();
+  }
+
+  find(id: string): Promise<ApiKeyRow | null> {
+    return this.#db.prepare("SELECT * FROM api_keys WHERE id = ?").bind(id).first<ApiKeyRow>();
+  }
+
+  async listForUser(userId: string): Promise<ApiKeyRow[]> {
+    const { results } = await this.#db
+      .prepare("SELECT * FROM api_keys WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at DESC LIMIT 200")
+      .bind(userId)
+      .all<ApiKeyRow>();
+    return results;
+  }
+
+  /** Revokes one of the user's keys; false when there is no such live key of theirs. */
+  async revoke(id: string, userId: string, now: number): Promise<boolean> {
+    const result = await this.#db
+      .prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
+      .bind(now, id, userId)
+      .run();
+    return result.meta.changes === 1;
+  }
+
+  async markUsed(id: string, now: number): Promise<void> {
+    await this.#db.prepare("UPDATE api_keys SET last_used_at = ? WHERE id = ?").bind(now, id).run();
+  }
+}
