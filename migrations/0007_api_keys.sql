@@ -7,6 +7,9 @@ CREATE TABLE api_keys (
   -- JSON array of grants, each within the creator's permissions at creation.
   scopes TEXT NOT NULL,
   secret_hash TEXT NOT NULL,
+  -- 1: the key may also sign requests (HMAC); its signing secret is derived from
+  -- the REQUEST_SIGNING_SECRET Worker secret and the id, so nothing more is stored.
+  signing INTEGER NOT NULL DEFAULT 0,
   created_at INTEGER NOT NULL,
   -- Written off the response path, at most once a minute per key.
   last_used_at INTEGER,

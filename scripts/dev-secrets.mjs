@@ -17,6 +17,7 @@ export async function generateDevSecrets() {
   return {
     JWT_PRIVATE_KEYS: JSON.stringify(await generateSigningKeySet()),
     PASSWORD_PEPPER: generatePepper(),
+    REQUEST_SIGNING_SECRET: generatePepper(),
   };
 }
 
@@ -37,6 +38,7 @@ export async function writeDevVarsIfMissing(path = ".dev.vars") {
     "MAIL_TRANSPORT=outbox",
     `PASSWORD_PEPPER=${secrets.PASSWORD_PEPPER}`,
     `JWT_PRIVATE_KEYS=${secrets.JWT_PRIVATE_KEYS}`,
+    `REQUEST_SIGNING_SECRET=${secrets.REQUEST_SIGNING_SECRET}`,
     "",
   ];
   writeFileSync(path, lines.join("\n"), { mode: 0o600 });

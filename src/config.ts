@@ -89,6 +89,7 @@ const schema = z
     LOCKOUT_BASE_SECONDS: seconds(1, 1, 3600),
     LOCKOUT_MAX_SECONDS: seconds(900, 1, 86_400),
     TURNSTILE_SECRET: z.string().min(1).optional(),
+    REQUEST_SIGNING_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
     CAPTCHA_AFTER_FAILURES: count(3),
     AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
     CORS_ALLOWED_ORIGINS: z
@@ -163,6 +164,8 @@ export interface Config {
   /** Turnstile secret; null means no CAPTCHA. */
   captcha: { secret: string | null; afterFailures: number };
   auditRetentionDays: number;
+  /** Master secret for signed requests; null: request signing is off. */
+  requestSigningSecret: string | null;
   corsAllowedOrigins: string[];
   mail: { transport: RawConfig["MAIL_TRANSPORT"]; from: string; resendApiKey?: string };
 }
@@ -240,6 +243,7 @@ export function parseConfig(env: Record<string, unknown>): Config {
     },
     captcha: { secret: raw.TURNSTILE_SECRET ?? null, afterFailures: raw.CAPTCHA_AFTER_FAILURES },
     auditRetentionDays: raw.AUDIT_RETENTION_DAYS,
+    requestSigningSecret: raw.REQUEST_SIGNING_SECRET ?? null,
     corsAllowedOrigins: raw.CORS_ALLOWED_ORIGINS,
     mail: { transport: raw.MAIL_TRANSPORT, from: raw.MAIL_FROM, resendApiKey: raw.RESEND_API_KEY },
   };

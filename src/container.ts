@@ -115,7 +115,10 @@ export async function buildContainer(env: Env): Promise<Container> {
     publicUrl: config.publicUrl,
   });
   const admin = new AdminService(users, roles, sessions);
-  const apiKeys = new ApiKeyService(new ApiKeyStore(env.DB));
+  const apiKeys = new ApiKeyService(new ApiKeyStore(env.DB), {
+    masterSecret: config.requestSigningSecret,
+    nonces: env.NONCES,
+  });
   return {
     apiKeys,
     admin,

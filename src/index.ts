@@ -6,6 +6,7 @@
 import { createApp } from "./app";
 import { runScheduled } from "./scheduled";
 
+export { NonceStore } from "./durable/nonce-store";
 export { RateLimiter } from "./durable/rate-limiter";
 export { AuthService } from "./rpc/auth-service";
 

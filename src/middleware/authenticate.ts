@@ -8,7 +8,8 @@
  *    `X-CSRF-Token` (the session's token, compared in constant time) and come
  *    from our own or an allowed origin (Origin, else Sec-Fetch-Site). Otherwise
  *    403 csrf_failed, before any handler runs.
- *  - An API key (`Bearer elk_…` or `X-API-Key`), where a route allows it.
+ *  - An API key (`Bearer elk_…` or `X-API-Key`), or a request signed with one
+ *    (X-Edgelock-Signature …, src/services/request-signing.ts), where a route allows it.
  * Tokens in the query string are refused outright (they end up in logs, history
  * and Referer headers; RFC 6750 §5.3, RFC 9700).
  */
@@ -52,7 +53,11 @@ export function authenticate(options: AuthenticateOptions = {}) {
     const bearerToken = /^Bearer +(\S+) *$/i.exec(header ?? "")?.[1];
     const presentedKey = apiKeyHeader ?? (bearerToken && looksLikeApiKey(bearerToken) ? bearerToken : undefined);
     const cookie = acceptCookie ? getCookie(c, SESSION_COOKIE) : undefined;
-    if (presentedKey !== undefined) {
+    const signature = c.req.header("X-Edgelock-Signature");
+    if (signature !== undefined) {
+      if (!options.apiKey) throw invalidToken("signed requests are not accepted here; use an access token");
+      c.set("identity", await signedIdentity(c, signature));
+    } else if (presentedKey !== undefined) {
       if (!options.apiKey) throw invalidToken("API keys are not accepted here; use an access token");
       c.set("identity", await apiKeyIdentity(c, presentedKey));
     } else if (header !== undefined || cookie === undefined) {
@@ -80,6 +85,29 @@ async function apiKeyIdentity(c: Context<AppEnv>, presented: string): Promise<Id
   const key = await apiKeys.authenticate(presented, now);
   const user = key ? await users.findById(key.row.user_id) : null;
   if (!key || !user || user.disabled_at !== null) throw invalidToken("the API key is invalid, expired or revoked");
+  if (key.markUsedDue) c.executionCtx.waitUntil(apiKeys.markUsed(key.row.id, now).catch(() => {}));
+  return { kind: "api_key", userId: user.id, sessionId: null, keyId: key.row.id, scopes: key.scopes };
+}
+
+async function signedIdentity(c: Context<AppEnv>, signature: string): Promise<Identity> {
+  const now = Date.now();
+  const { apiKeys, users } = c.var.services;
+  const parts = {
+    method: c.req.method,
+    url: c.req.url,
+    timestamp: c.req.header("X-Edgelock-Timestamp") ?? "",
+    nonce: c.req.header("X-Edgelock-Nonce") ?? "",
+    body: new Uint8Array(await c.req.arrayBuffer()),
+  };
+  const result = await apiKeys.authenticateSigned(c.req.header("X-Edgelock-Key-Id") ?? "", parts, signature, now);
+  const user = "key" in result ? await users.findById(result.key.row.user_id) : null;
+  if (!("key" in result) || !user || user.disabled_at !== null) {
+    c.var.audit.record("signed_request_refused", null, {
+      reason: "reason" in result ? result.reason : "owner disabled",
+    });
+    throw invalidToken("the request signature is invalid, expired or replayed");
+  }
+  const { key } = result;
   if (key.markUsedDue) c.executionCtx.waitUntil(apiKeys.markUsed(key.row.id, now).catch(() => {}));
   return { kind: "api_key", userId: user.id, sessionId: null, keyId: key.row.id, scopes: key.scopes };
 }

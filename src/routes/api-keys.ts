@@ -21,6 +21,8 @@ const createBody = z.object({
     .min(1)
     .max(64),
   expires_at: z.iso.datetime({ offset: true }).optional(),
+  /** Also a signing key for HMAC-signed requests: the answer then carries `signing_secret`, once. */
+  signing: z.boolean().default(false),
 });
 
 export const apiKeyRoutes = new Hono<AppEnv>()
@@ -31,14 +33,11 @@ export const apiKeyRoutes = new Hono<AppEnv>()
     const now = Date.now();
     const grants = await c.var.services.roles.grantsFor(userId);
     const expiresAt = body.expires_at === undefined ? null : Date.parse(body.expires_at);
-    const created = await c.var.services.apiKeys.create(
-      userId,
-      grants,
-      { name: body.name, scopes: body.scopes, expiresAt },
-      now,
-    );
+    const request = { name: body.name, scopes: body.scopes, expiresAt, signing: body.signing };
+    const created = await c.var.services.apiKeys.create(userId, grants, request, now);
     c.var.audit.record("api_key_created", userId, { key_id: created.view.id, scopes: created.view.scopes }, now);
-    return c.json({ key: created.key, ...created.view }, 201);
+    const signing = created.signingSecret ? { signing_secret: created.signingSecret } : {};
+    return c.json({ key: created.key, ...signing, ...created.view }, 201);
   })
   .get("/", async (c) => c.json({ api_keys: await c.var.services.apiKeys.list(c.var.identity.userId) }))
   .delete("/:id", async (c) => {

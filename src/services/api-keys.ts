@@ -12,10 +12,12 @@ import { sha256Hex } from "../crypto/digest";
 import { hex } from "../crypto/encoding";
 import { randomBytes, randomToken } from "../crypto/random";
 import { timingSafeEqualStrings } from "../crypto/timing-safe";
+import type { NonceStore } from "../durable/nonce-store";
 import { AuthError, invalidRequest } from "../errors";
 import type { ApiKeyRow, ApiKeyStore } from "../storage/api-keys";
 import type { Grants } from "../storage/roles";
 import { can } from "../verify/policy";
+import { checkSignature, type SignedRequestParts, signingSecretFor } from "./request-signing";
 
 const PREFIX = "elk_";
 const KEY_SHAPE = /^elk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
@@ -29,6 +31,7 @@ export interface ApiKeyView {
   created_at: string;
   last_used_at: string | null;
   expires_at: string | null;
+  signing: boolean;
 }
 
 export interface AuthenticatedKey {
@@ -52,6 +55,7 @@ export function apiKeyView(row: ApiKeyRow): ApiKeyView {
     created_at: new Date(row.created_at).toISOString(),
     last_used_at: iso(row.last_used_at),
     expires_at: iso(row.expires_at),
+    signing: row.signing === 1,
   };
 }
 
@@ -65,17 +69,64 @@ export function scopeWithin(scope: string, grants: Grants, userId: string): bool
 
 export class ApiKeyService {
   readonly #store: ApiKeyStore;
+  readonly #signingMaster: string | null;
+  readonly #nonces: DurableObjectNamespace<NonceStore>;
 
-  constructor(store: ApiKeyStore) {
+  constructor(
+    store: ApiKeyStore,
+    signing: { masterSecret: string | null; nonces: DurableObjectNamespace<NonceStore> },
+  ) {
     this.#store = store;
+    this.#signingMaster = signing.masterSecret;
+    this.#nonces = signing.nonces;
+  }
+
+  /**
+   * The live signing key behind a signed request, or null (with the reason, for
+   * the audit log). Claims the nonce only after the signature checks out, so a
+   * forger cannot burn someone else's nonces.
+   */
+  async authenticateSigned(
+    keyId: string,
+    parts: SignedRequestParts,
+    signature: string,
+    now: number,
+  ): Promise<{ key: AuthenticatedKey } | { reason: string }> {
+    if (!this.#signingMaster) return { reason: "request signing is not configured" };
+    const row = /^[0-9a-f]{16}$/.test(keyId) ? await this.#store.find(keyId) : null;
+    if (!row || row.signing !== 1 || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now)) {
+      return { reason: "unknown, revoked or expired signing key" };
+    }
+    const check = await checkSignature(await signingSecretFor(this.#signingMaster, keyId), parts, signature, now);
+    if (!check.ok) return { reason: check.reason };
+    let fresh: boolean;
+    try {
+      fresh = await this.#nonces
+        .get(this.#nonces.idFromName(`nonce:${keyId}`))
+        .claim(parts.nonce, check.expiresAt, now);
+    } catch (error) {
+      // Cannot tell a replay from a first use: refuse (fail closed).
+      throw new AuthError(503, "temporarily_unavailable", "signed requests cannot be checked right now", {
+        cause: error,
+      });
+    }
+    if (!fresh) return { reason: "replayed nonce" };
+    return {
+      key: {
+        row,
+        scopes: JSON.parse(row.scopes) as string[],
+        markUsedDue: row.last_used_at === null || now - row.last_used_at >= LAST_USED_INTERVAL_MS,
+      },
+    };
   }
 
   async create(
     userId: string,
     grants: Grants,
-    request: { name: string; scopes: string[]; expiresAt: number | null },
+    request: { name: string; scopes: string[]; expiresAt: number | null; signing: boolean },
     now: number,
-  ): Promise<{ key: string; view: ApiKeyView }> {
+  ): Promise<{ key: string; signingSecret: string | null; view: ApiKeyView }> {
+    if (request.signing && !this.#signingMaster) throw invalidRequest("signing: request signing is not configured");
     const outside = request.scopes.filter((scope) => !scopeWithin(scope, grants, userId));
     if (outside.length > 0) {
       // Least privilege: a key can never do more than its creator.
@@ -91,13 +142,16 @@ export class ApiKeyService {
       name: request.name,
       scopes: JSON.stringify([...new Set(request.scopes)].sort()),
       secret_hash: await sha256Hex(secret),
+      signing: request.signing ? 1 : 0,
       created_at: now,
       last_used_at: null,
       expires_at: request.expiresAt,
       revoked_at: null,
     };
     await this.#store.insert(row);
-    return { key: `${PREFIX}${id}_${secret}`, view: apiKeyView(row) };
+    const signingSecret =
+      request.signing && this.#signingMaster ? await signingSecretFor(this.#signingMaster, id) : null;
+    return { key: `${PREFIX}${id}_${secret}`, signingSecret, view: apiKeyView(row) };
   }
 
   /** The live key behind a presented `elk_…` string, or null. */

@@ -30,7 +30,8 @@ export type AuditEvent =
   | "role_assigned"
   | "role_removed"
   | "api_key_created"
-  | "api_key_revoked";
+  | "api_key_revoked"
+  | "signed_request_refused";
 
 /** Who made the request: filled in once per request by the app. */
 export interface RequestMeta {

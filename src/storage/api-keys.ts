@@ -9,6 +9,7 @@ export interface ApiKeyRow {
   name: string;
   scopes: string;
   secret_hash: string;
+  signing: number;
   created_at: number;
   last_used_at: number | null;
   expires_at: number | null;
@@ -25,10 +26,10 @@ export class ApiKeyStore {
   async insert(key: Omit<ApiKeyRow, "last_used_at" | "revoked_at">): Promise<void> {
     await this.#db
       .prepare(
-        `INSERT INTO api_keys (id, user_id, name, scopes, secret_hash, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO api_keys (id, user_id, name, scopes, secret_hash, signing, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .bind(key.id, key.user_id, key.name, key.scopes, key.secret_hash, key.created_at, key.expires_at)
+      .bind(key.id, key.user_id, key.name, key.scopes, key.secret_hash, key.signing, key.created_at, key.expires_at)
       .run();
   }
 
