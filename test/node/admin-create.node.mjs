@@ -1,0 +1,73 @@
+// `npm run admin:create`: makes an existing user an admin in a local D1, refuses
+// unknown users and addresses that are not plain emails. Runs under node:test
+// (npm test) against a throwaway local database.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+
+const WRANGLER = "node_modules/.bin/wrangler";
+let persist;
+
+function wrangler(...args) {
+  return spawnSync(WRANGLER, args, { encoding: "utf8", env: { ...process.env, CI: "true" } });
+}
+
+function adminCreate(...args) {
+  return spawnSync("node", ["scripts/admin-create.mjs", ...args, "--persist-to", persist], { encoding: "utf8" });
+}
+
+function roles(email) {
+  const run = wrangler(
+    "d1",
+    "execute",
+    "DB",
+    "--local",
+    "--persist-to",
+    persist,
+    "--json",
+    "--command",
+    `SELECT ur.role FROM user_roles ur JOIN users u ON u.id = ur.user_id WHERE u.email = '${email}'`,
+  );
+  assert.equal(run.status, 0, run.stderr);
+  return JSON.parse(run.stdout)[0].results.map((row) => row.role);
+}
+
+before(() => {
+  persist = mkdtempSync(join(tmpdir(), "edgelock-admin-"));
+  assert.equal(wrangler("d1", "migrations", "apply", "DB", "--local", "--persist-to", persist).status, 0);
+  const insert = wrangler(
+    "d1",
+    "execute",
+    "DB",
+    "--local",
+    "--persist-to",
+    persist,
+    "--command",
+    "INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES ('u1', 'ada@example.com', 'x', 1, 1)",
+  );
+  assert.equal(insert.status, 0, insert.stderr);
+});
+
+after(() => rmSync(persist, { recursive: true, force: true }));
+
+test("makes an existing user an admin, matching the email as the Worker normalizes it", () => {
+  const run = adminCreate("--email", "  Ada@Example.COM ");
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /ada@example\.com is an admin/);
+  assert.deepEqual(roles("ada@example.com"), ["admin"]);
+  // Running it again changes nothing.
+  assert.equal(adminCreate("--email", "ada@example.com").status, 0);
+  assert.deepEqual(roles("ada@example.com"), ["admin"]);
+});
+
+test("refuses an unknown user, and anything that is not a plain email", () => {
+  const unknown = adminCreate("--email", "nobody@example.com");
+  assert.equal(unknown.status, 1);
+  assert.match(unknown.stderr, /sign up first/);
+  const injection = adminCreate("--email", "x'; DELETE FROM users; --@example.com");
+  assert.equal(injection.status, 2);
+  assert.equal(adminCreate().status, 2);
+});
