@@ -6,7 +6,7 @@
  */
 import { invalidGrant } from "../errors";
 import type { RevocationStore } from "../storage/revocation";
-import type { RoleStore } from "../storage/roles";
+import type { Grants, RoleStore } from "../storage/roles";
 import type { SessionStore } from "../storage/sessions";
 import type { UserRecord, UserStore } from "../storage/users";
 import {
@@ -71,10 +71,14 @@ export class SessionService {
 
   /** A new session (refresh family) for a user who just proved who they are. */
   async start(user: UserRecord, now: number, client: ClientInfo = NO_CLIENT): Promise<TokenResponse> {
-    const refresh = await this.#refreshTokens.startFamily(user.id, now);
+    // The family (KV) and the roles (D1) are independent: fetch them together.
+    const [refresh, grants] = await Promise.all([
+      this.#refreshTokens.startFamily(user.id, now),
+      this.#roles.grantsFor(user.id),
+    ]);
     // Indexed in D1 so the owner can list and revoke it (the family itself lives in KV).
     const [response] = await Promise.all([
-      this.#respond(user, refresh.token, refresh.familyId, now),
+      this.#respond(user, refresh.token, refresh.familyId, now, grants),
       this.#index.insert({
         id: refresh.familyId,
         userId: user.id,
@@ -92,11 +96,16 @@ export class SessionService {
   }
 
   /** A short-lived access token for an existing session (a cookie session's `sid`), with no refresh token. */
-  async accessTokenFor(user: UserRecord, sessionId: string, now: number): Promise<AccessTokenResponse> {
+  async accessTokenFor(
+    user: UserRecord,
+    sessionId: string,
+    now: number,
+    knownGrants?: Grants,
+  ): Promise<AccessTokenResponse> {
     const notBeforeSeconds = Math.ceil(Math.max(user.tokens_not_before, user.access_not_before) / 1000);
-    // Read at every issue: a role change shows in the next token (and the marker
-    // it raises kills the older ones).
-    const grants = await this.#roles.grantsFor(user.id);
+    // Read at every issue (by the caller, or here): a role change shows in the
+    // next token, and the marker it raises kills the older ones.
+    const grants = knownGrants ?? (await this.#roles.grantsFor(user.id));
     const access = await issueAccessToken(
       this.#keys,
       this.#accessTokens,
@@ -107,8 +116,11 @@ export class SessionService {
   }
 
   async refresh(refreshToken: string, now: number, onReuse?: (event: ReuseEvent) => void): Promise<TokenResponse> {
-    const authorize = async (userId: string, familyCreatedAt: number, familyId: string): Promise<UserRecord> => {
-      const found = await this.#index.userForRefresh(userId, familyId);
+    const authorize = async (userId: string, familyCreatedAt: number, familyId: string) => {
+      const [found, grants] = await Promise.all([
+        this.#index.userForRefresh(userId, familyId),
+        this.#roles.grantsFor(userId),
+      ]);
       // D1 is the strongly consistent authority for "is this user still allowed":
       // disabled accounts, families older than a logout-all and families revoked
       // by logout or DELETE /auth/sessions are refused here at once, everywhere
@@ -118,7 +130,7 @@ export class SessionService {
       if (!user || user.disabled_at !== null || familyCreatedAt < user.tokens_not_before || found.sessionRevoked) {
         throw invalidGrant("the refresh token has been revoked");
       }
-      return user;
+      return { user, grants };
     };
     // The family is dead; so are the access tokens it issued, and its listing.
     const reused = (event: ReuseEvent) =>
@@ -130,7 +142,7 @@ export class SessionService {
         .then(() => onReuse?.(event));
     const rotated = await this.#refreshTokens.rotate(refreshToken, now, { authorize, onReuse: reused });
     const [response] = await Promise.all([
-      this.#respond(rotated.authorized, rotated.token, rotated.familyId, now),
+      this.#respond(rotated.authorized.user, rotated.token, rotated.familyId, now, rotated.authorized.grants),
       this.#index.touch(rotated.familyId, now),
     ]);
     return response;
@@ -199,8 +211,14 @@ export class SessionService {
     return now + (this.#accessTokens.ttlSeconds + CLOCK_SKEW_SECONDS + 1) * 1000;
   }
 
-  async #respond(user: UserRecord, refreshToken: string, familyId: string, now: number): Promise<TokenResponse> {
-    const access = await this.accessTokenFor(user, familyId, now);
+  async #respond(
+    user: UserRecord,
+    refreshToken: string,
+    familyId: string,
+    now: number,
+    grants?: Grants,
+  ): Promise<TokenResponse> {
+    const access = await this.accessTokenFor(user, familyId, now, grants);
     return { ...access, refresh_token: refreshToken, user: publicUser(user) };
   }
 }
