@@ -20,8 +20,11 @@ if (!/^[^\s@'"\\;]{1,64}@[^\s@'"\\;.]+(\.[^\s@'"\\;.]+)+$/u.test(email)) {
   process.exit(2);
 }
 const where = rest.includes("--remote") ? [] : ["--local"];
+const now = Date.now();
 const sql = `INSERT INTO user_roles (user_id, role, granted_at, granted_by)
-  SELECT id, 'admin', ${Date.now()}, NULL FROM users WHERE email = '${email}' ON CONFLICT DO NOTHING;
+  SELECT id, 'admin', ${now}, NULL FROM users WHERE email = '${email}' ON CONFLICT DO NOTHING;
+  INSERT INTO audit_log (created_at, event, user_id, details)
+  SELECT ${now}, 'role_assigned', id, '{"role":"admin","by":"admin:create"}' FROM users WHERE email = '${email}' AND changes() > 0;
   SELECT u.email, ur.role FROM users u JOIN user_roles ur ON ur.user_id = u.id WHERE u.email = '${email}' AND ur.role = 'admin';`;
 const run = spawnSync(
   "node_modules/.bin/wrangler",

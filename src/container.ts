@@ -114,8 +114,9 @@ export async function buildContainer(env: Env): Promise<Container> {
     passwords: config.passwords,
     publicUrl: config.publicUrl,
   });
-  const admin = new AdminService(users, roles, sessions);
-  const apiKeys = new ApiKeyService(new ApiKeyStore(env.DB), {
+  const apiKeyStore = new ApiKeyStore(env.DB);
+  const admin = new AdminService(users, roles, sessions, apiKeyStore);
+  const apiKeys = new ApiKeyService(apiKeyStore, {
     masterSecret: config.requestSigningSecret,
     nonces: env.NONCES,
   });

@@ -61,12 +61,40 @@ describe("admin API permissions", () => {
   });
 
   it("takes effect at once when a role is removed (checked against D1, not the token)", async () => {
-    const admin = await newAdmin();
     const other = await newAdmin();
     expect((await call("GET", "/admin/users", other.access_token)).status).toBe(200);
-    expect((await call("DELETE", `/admin/users/${other.user.id}/roles/admin`, admin.access_token)).status).toBe(204);
-    const fresh = await login(other.email);
-    await expectError(await call("GET", "/admin/users", fresh.access_token), 403, "insufficient_scope");
+    // Straight in D1, with no marker raised: the old token still says "admin".
+    await env.DB.prepare("DELETE FROM user_roles WHERE user_id = ?").bind(other.user.id).run();
+    expect(decodeJwt(other.access_token).roles).toEqual(["admin"]);
+    await expectError(await call("GET", "/admin/users", other.access_token), 403, "insufficient_scope");
+  });
+
+  it("refuses a disabled admin at once, even before KV has heard of it", async () => {
+    const other = await newAdmin();
+    await env.DB.prepare("UPDATE users SET disabled_at = ? WHERE id = ?").bind(Date.now(), other.user.id).run();
+    await expectError(await call("GET", "/admin/users", other.access_token), 401, "invalid_token");
+  });
+
+  it("nobody assigns a role granting more than they hold", async () => {
+    await env.DB.prepare("INSERT OR IGNORE INTO roles (name) VALUES ('support'), ('user-admin')").run();
+    await env.DB.prepare(
+      "INSERT OR IGNORE INTO role_permissions (role, permission) VALUES ('support', 'users:read'), ('user-admin', 'users:*')",
+    ).run();
+    const userAdmin = await newSession();
+    await grant(userAdmin.user.id, "user-admin");
+    const token = (await login(userAdmin.email)).access_token;
+    const target = await newSession();
+    await expectError(
+      await call("PUT", `/admin/users/${target.user.id}/roles/admin`, token),
+      403,
+      "insufficient_scope",
+    );
+    await expectError(
+      await call("PUT", `/admin/users/${target.user.id}/roles/viewer`, token),
+      403,
+      "insufficient_scope",
+    );
+    expect((await call("PUT", `/admin/users/${target.user.id}/roles/support`, token)).status).toBe(204);
   });
 
   it("requires authentication", async () => {

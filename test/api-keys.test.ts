@@ -129,11 +129,23 @@ describe("API keys", () => {
     await expectError(await withKey("/admin/users", owned.key), 401, "invalid_token");
   });
 
+  it("die for good when an admin disables the owner: re-enabling does not bring them back", async () => {
+    const admin = await adminSession();
+    const owner = await adminSession();
+    const { key } = await newKey(owner.access_token, ["users:read"]);
+    const act = (path: string) =>
+      send(new Request(`${BASE}${path}`, { method: "POST", headers: bearer(admin.access_token) }));
+    expect((await act(`/admin/users/${owner.user.id}/disable`)).status).toBe(204);
+    expect((await act(`/admin/users/${owner.user.id}/enable`)).status).toBe(204);
+    await expectError(await withKey("/admin/users", key), 401, "invalid_token");
+  });
+
   it("refuse tampered keys, keys where only tokens are accepted, and keys minting keys", async () => {
     const admin = await adminSession();
     const { key } = await newKey(admin.access_token, ["users:read"]);
     await expectError(await withKey("/admin/users", `${key.slice(0, -2)}xx`), 401, "invalid_token");
     await expectError(await postJson("/auth/logout-all", {}, bearer(key)), 401, "invalid_token");
+    await expectError(await withKey("/auth/me", key), 401, "invalid_token");
     await expectError(await createKey(key, { name: "more", scopes: ["users:read"] }), 401, "invalid_token");
   });
 

@@ -40,6 +40,18 @@ describe("can()", () => {
     expect(can({ sub: "x", permissions: ["posts:read@full-moon"] }, "posts:read", postBy("x"))).toBe(false);
   });
 
+  it("never reads built-in object properties or several @ as conditions", () => {
+    for (const grant of [
+      "posts:write@constructor",
+      "posts:write@__proto__",
+      "posts:write@toString",
+      "posts:write@owner@x",
+    ]) {
+      expect(can({ sub: "x", permissions: [grant] }, "posts:write", postBy("y"))).toBe(false);
+      expect(can({ sub: "x", permissions: [grant] }, "posts:write")).toBe(false);
+    }
+  });
+
   it("does not let a wildcard cross resource types", () => {
     expect(can({ sub: "x", permissions: ["posts:*"] }, "postsx:read")).toBe(false);
     expect(can({ sub: "x", permissions: ["*"] }, "anything:at-all")).toBe(true);

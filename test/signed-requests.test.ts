@@ -100,6 +100,11 @@ describe("signed requests", () => {
     await expectError(await send(changed), 401, "invalid_token");
   });
 
+  it("are refused when a query name appears twice (a reorderable request)", async () => {
+    const key = await signingKey();
+    await expectError(await send(await signedRequest(key, `${BASE}/admin/users?q=a&q=b`)), 401, "invalid_token");
+  });
+
   it("are refused for unknown keys, keys without signing, and malformed headers", async () => {
     const key = await signingKey();
     await expectError(

@@ -16,7 +16,9 @@ export class NonceStore extends DurableObject<Env> {
 
   /** True the first time a nonce is claimed (before `expiresAt`), false for a replay. */
   claim(nonce: string, expiresAt: number, now: number): boolean {
-    this.ctx.storage.sql.exec("DELETE FROM nonces WHERE expires_at <= ?", now);
+    // Forget only what has expired by both clocks: a caller whose clock runs
+    // ahead must not make us drop a nonce early.
+    this.ctx.storage.sql.exec("DELETE FROM nonces WHERE expires_at <= ?", Math.min(now, Date.now()));
     const seen = this.ctx.storage.sql.exec("SELECT 1 FROM nonces WHERE nonce = ?", nonce).toArray().length > 0;
     if (seen) return false;
     this.ctx.storage.sql.exec("INSERT INTO nonces (nonce, expires_at) VALUES (?, ?)", nonce, expiresAt);

@@ -9,7 +9,8 @@
  *    from our own or an allowed origin (Origin, else Sec-Fetch-Site). Otherwise
  *    403 csrf_failed, before any handler runs.
  *  - An API key (`Bearer elk_…` or `X-API-Key`), or a request signed with one
- *    (X-Edgelock-Signature …, src/services/request-signing.ts), where a route allows it.
+ *    (X-Edgelock-Signature …, src/services/request-signing.ts), where a route
+ *    allows it (routes that then check a permission: /admin/*).
  * Tokens in the query string are refused outright (they end up in logs, history
  * and Referer headers; RFC 6750 §5.3, RFC 9700).
  */
@@ -22,6 +23,7 @@ import { AuthError, invalidRequest, invalidToken } from "../errors";
 import { type AccessTokenClaims, verifyAccessToken } from "../services/access-tokens";
 import { looksLikeApiKey } from "../services/api-keys";
 import { SESSION_COOKIE } from "../services/cookie-sessions";
+import { logEvent } from "../services/log";
 
 export type Identity =
   | { kind: "bearer"; userId: string; sessionId: string | null; claims: AccessTokenClaims }
@@ -102,7 +104,10 @@ async function signedIdentity(c: Context<AppEnv>, signature: string): Promise<Id
   const result = await apiKeys.authenticateSigned(c.req.header("X-Edgelock-Key-Id") ?? "", parts, signature, now);
   const user = "key" in result ? await users.findById(result.key.row.user_id) : null;
   if (!("key" in result) || !user || user.disabled_at !== null) {
-    c.var.audit.record("signed_request_refused", null, {
+    // Logged, not audited: anyone can send these headers, and the audit log must
+    // not be something an anonymous client can fill.
+    logEvent("warn", "signed_request_refused", {
+      request_id: c.var.requestId,
       reason: "reason" in result ? result.reason : "owner disabled",
     });
     throw invalidToken("the request signature is invalid, expired or replayed");

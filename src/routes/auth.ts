@@ -135,7 +135,7 @@ export const authRoutes = new Hono<AppEnv>()
       return c.json(await startSession(c, user, mode, { rememberMe, now: Date.now() }));
     },
   )
-  .get("/me", authenticate({ apiKey: true }), async (c) => {
+  .get("/me", authenticate(), async (c) => {
     const user = await c.var.services.users.findById(c.var.identity.userId);
     if (!user || user.disabled_at !== null) {
       throw invalidToken("the access token's user no longer exists or is disabled");

@@ -2,12 +2,15 @@
  * @module services/admin
  * What administrators do to other users: disable and enable accounts, assign
  * and remove roles, end sessions. Every change is audited with the acting admin.
- * Nobody changes their own roles or disables themselves here: no endpoint lets
- * anyone grant themselves a role.
+ * Nobody changes their own roles or disables themselves here (no endpoint lets
+ * anyone grant themselves a role), and nobody assigns a role that grants more
+ * than they hold.
  */
 import { AuthError } from "../errors";
+import type { ApiKeyStore } from "../storage/api-keys";
 import type { RoleStore } from "../storage/roles";
 import type { UserRecord, UserStore } from "../storage/users";
+import { grantWithin } from "../verify/policy";
 import type { AuditLog } from "./audit";
 import type { SessionService } from "./sessions";
 
@@ -15,11 +18,13 @@ export class AdminService {
   readonly #users: UserStore;
   readonly #roles: RoleStore;
   readonly #sessions: SessionService;
+  readonly #apiKeys: ApiKeyStore;
 
-  constructor(users: UserStore, roles: RoleStore, sessions: SessionService) {
+  constructor(users: UserStore, roles: RoleStore, sessions: SessionService, apiKeys: ApiKeyStore) {
     this.#users = users;
     this.#roles = roles;
     this.#sessions = sessions;
+    this.#apiKeys = apiKeys;
   }
 
   async user(id: string): Promise<UserRecord> {
@@ -33,7 +38,9 @@ export class AdminService {
     if (adminId === userId) throw new AuthError(403, "insufficient_scope", "administrators cannot disable themselves");
     await this.user(userId);
     await this.#users.setDisabled(userId, disabled ? now : null, now);
-    if (disabled) await this.#sessions.logoutAll(userId, now);
+    // Every credential dies with the account: sessions and tokens (not-before), and
+    // API keys for good — re-enabling the account must not bring old keys back.
+    if (disabled) await Promise.all([this.#sessions.logoutAll(userId, now), this.#apiKeys.revokeAllFor(userId, now)]);
     audit.record(disabled ? "user_disabled" : "user_enabled", userId, { by: adminId }, now);
   }
 
@@ -52,6 +59,18 @@ export class AdminService {
     if (adminId === userId) throw new AuthError(403, "insufficient_scope", "nobody changes their own roles");
     await this.user(userId);
     if (!(await this.#roles.roleExists(role))) throw new AuthError(404, "not_found", "no such role");
+    if (change === "assign") {
+      // Least privilege, transitively: nobody hands out more than they hold.
+      const [held, granted] = await Promise.all([this.#roles.grantsFor(adminId), this.#roles.permissionsOf(role)]);
+      const beyond = granted.filter((grant) => !grantWithin(grant, held.permissions, adminId));
+      if (beyond.length > 0) {
+        throw new AuthError(
+          403,
+          "insufficient_scope",
+          `the role grants permissions you do not hold: ${beyond.join(", ")}`,
+        );
+      }
+    }
     const changed =
       change === "assign"
         ? await this.#roles.assign(userId, role, adminId, now)

@@ -16,7 +16,7 @@ import type { NonceStore } from "../durable/nonce-store";
 import { AuthError, invalidRequest } from "../errors";
 import type { ApiKeyRow, ApiKeyStore } from "../storage/api-keys";
 import type { Grants } from "../storage/roles";
-import { can } from "../verify/policy";
+import { grantWithin } from "../verify/policy";
 import { checkSignature, type SignedRequestParts, signingSecretFor } from "./request-signing";
 
 const PREFIX = "elk_";
@@ -57,14 +57,6 @@ export function apiKeyView(row: ApiKeyRow): ApiKeyView {
     expires_at: iso(row.expires_at),
     signing: row.signing === 1,
   };
-}
-
-/** Whether a scope stays within the grants: a plain scope needs an unconditional grant; a conditional one its own grant or an unconditional one. */
-export function scopeWithin(scope: string, grants: Grants, userId: string): boolean {
-  if (grants.permissions.includes(scope)) return true;
-  const [action = ""] = scope.split("@", 1);
-  const unconditional = grants.permissions.filter((grant) => !grant.includes("@"));
-  return can({ sub: userId, permissions: unconditional }, action);
 }
 
 export class ApiKeyService {
@@ -127,7 +119,7 @@ export class ApiKeyService {
     now: number,
   ): Promise<{ key: string; signingSecret: string | null; view: ApiKeyView }> {
     if (request.signing && !this.#signingMaster) throw invalidRequest("signing: request signing is not configured");
-    const outside = request.scopes.filter((scope) => !scopeWithin(scope, grants, userId));
+    const outside = request.scopes.filter((scope) => !grantWithin(scope, grants.permissions, userId));
     if (outside.length > 0) {
       // Least privilege: a key can never do more than its creator.
       throw new AuthError(403, "insufficient_scope", `you do not hold these permissions: ${outside.join(", ")}`);

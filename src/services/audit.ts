@@ -30,8 +30,7 @@ export type AuditEvent =
   | "role_assigned"
   | "role_removed"
   | "api_key_created"
-  | "api_key_revoked"
-  | "signed_request_refused";
+  | "api_key_revoked";
 
 /** Who made the request: filled in once per request by the app. */
 export interface RequestMeta {

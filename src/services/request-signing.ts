@@ -12,8 +12,9 @@
  * (base64url of the HMAC). Canonical string, lines joined by "\n":
  *   EDGELOCK-HMAC-SHA256
  *   <METHOD, upper case>
- *   <path, exactly as sent (percent-encoded as on the wire)>
- *   <query: each name=value pair as sent, sorted by name then value, joined by "&"; empty if none>
+ *   <path as the URL parser normalizes it (new URL(url).pathname: dot segments resolved)>
+ *   <query: the raw name=value pairs as sent, sorted as strings, joined by "&"; empty if none;
+ *    each name at most once>
  *   <timestamp>
  *   <nonce>
  *   <lower-case hex SHA-256 of the body bytes (of "" when there is no body)>
@@ -44,11 +45,8 @@ export async function canonicalString(parts: SignedRequestParts): Promise<string
   const url = new URL(parts.url);
   const rawQuery = url.search.startsWith("?") ? url.search.slice(1) : url.search;
   const pairs = rawQuery === "" ? [] : rawQuery.split("&");
-  pairs.sort((a, b) => {
-    const [an = "", av = ""] = a.split("=", 2);
-    const [bn = "", bv = ""] = b.split("=", 2);
-    return an < bn ? -1 : an > bn ? 1 : av < bv ? -1 : av > bv ? 1 : 0;
-  });
+  // Whole raw pairs, compared as strings: one order whatever the input.
+  pairs.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return [
     SIGNING_ALGORITHM,
     parts.method.toUpperCase(),
@@ -74,6 +72,11 @@ export async function checkSignature(
   now: number,
 ): Promise<SignatureCheck> {
   if (!/^\d{1,12}$/.test(parts.timestamp)) return { ok: false, reason: "malformed timestamp" };
+  if (hasDuplicateQueryNames(parts.url)) {
+    // Sorting makes ?a=1&a=2 and ?a=2&a=1 sign alike while a route reads the first:
+    // a captured request could be reordered. So a name may appear once.
+    return { ok: false, reason: "duplicate query parameter" };
+  }
   if (!NONCE_SHAPE.test(parts.nonce)) return { ok: false, reason: "malformed nonce" };
   const signedAt = Number(parts.timestamp) * 1000;
   if (Math.abs(now - signedAt) > SIGNATURE_WINDOW_MS)
@@ -81,6 +84,12 @@ export async function checkSignature(
   const presented = fromBase64url(signature);
   const expected = await hmacSha256(secret, await canonicalString(parts));
   if (!presented || !timingSafeEqual(presented, expected)) return { ok: false, reason: "bad signature" };
-  // The nonce must be remembered until the signature could no longer pass the window.
-  return { ok: true, expiresAt: signedAt + SIGNATURE_WINDOW_MS + 1000 };
+  // The nonce must be remembered until the signature could no longer pass the
+  // window, with a minute to spare for clocks that disagree.
+  return { ok: true, expiresAt: signedAt + SIGNATURE_WINDOW_MS + 60_000 };
+}
+
+function hasDuplicateQueryNames(url: string): boolean {
+  const names = [...new URL(url).searchParams.keys()];
+  return new Set(names).size !== names.length;
 }

@@ -117,10 +117,11 @@ export class SessionService {
 
   async refresh(refreshToken: string, now: number, onReuse?: (event: ReuseEvent) => void): Promise<TokenResponse> {
     const authorize = async (userId: string, familyCreatedAt: number, familyId: string) => {
-      const [found, grants] = await Promise.all([
-        this.#index.userForRefresh(userId, familyId),
-        this.#roles.grantsFor(userId),
-      ]);
+      // The user row first, then the roles: read the other way round, a role change
+      // landing in between would yield a token with the old roles that passes the
+      // new marker. This order can only err towards a token that dies at once.
+      const found = await this.#index.userForRefresh(userId, familyId);
+      const grants = await this.#roles.grantsFor(userId);
       // D1 is the strongly consistent authority for "is this user still allowed":
       // disabled accounts, families older than a logout-all and families revoked
       // by logout or DELETE /auth/sessions are refused here at once, everywhere

@@ -54,6 +54,14 @@ export class ApiKeyStore {
     return result.meta.changes === 1;
   }
 
+  /** Revokes every live key of the user (disabling an account). */
+  async revokeAllFor(userId: string, now: number): Promise<void> {
+    await this.#db
+      .prepare("UPDATE api_keys SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+      .bind(now, userId)
+      .run();
+  }
+
   async markUsed(id: string, now: number): Promise<void> {
     await this.#db.prepare("UPDATE api_keys SET last_used_at = ? WHERE id = ?").bind(now, id).run();
   }

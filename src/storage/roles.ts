@@ -8,6 +8,22 @@ export interface Grants {
   permissions: string[];
 }
 
+export interface AccountState {
+  disabled_at: number | null;
+  tokens_not_before: number;
+  access_not_before: number;
+}
+
+function collect(rows: { role: string; permission: string | null }[]): Grants {
+  const roles = new Set<string>();
+  const permissions = new Set<string>();
+  for (const row of rows) {
+    roles.add(row.role);
+    if (row.permission) permissions.add(row.permission);
+  }
+  return { roles: [...roles].sort(), permissions: [...permissions].sort() };
+}
+
 export class RoleStore {
   readonly #db: D1Database;
 
@@ -24,13 +40,35 @@ export class RoleStore {
       )
       .bind(userId)
       .all<{ role: string; permission: string | null }>();
-    const roles = new Set<string>();
-    const permissions = new Set<string>();
-    for (const row of results) {
-      roles.add(row.role);
-      if (row.permission) permissions.add(row.permission);
-    }
-    return { roles: [...roles].sort(), permissions: [...permissions].sort() };
+    return collect(results);
+  }
+
+  /**
+   * Everything an authorization decision needs about a user, read in one D1 batch
+   * (one transaction, so one consistent snapshot): the account state and the grants.
+   */
+  async authorizationFor(userId: string): Promise<(Grants & AccountState) | null> {
+    const [account, grants] = await this.#db.batch([
+      this.#db.prepare("SELECT disabled_at, tokens_not_before, access_not_before FROM users WHERE id = ?").bind(userId),
+      this.#db
+        .prepare(
+          `SELECT ur.role AS role, rp.permission AS permission FROM user_roles ur
+           LEFT JOIN role_permissions rp ON rp.role = ur.role WHERE ur.user_id = ?`,
+        )
+        .bind(userId),
+    ]);
+    const state = account?.results[0] as AccountState | undefined;
+    if (!state) return null;
+    return { ...state, ...collect((grants?.results ?? []) as { role: string; permission: string | null }[]) };
+  }
+
+  /** The permissions a role grants. */
+  async permissionsOf(role: string): Promise<string[]> {
+    const { results } = await this.#db
+      .prepare("SELECT permission FROM role_permissions WHERE role = ?")
+      .bind(role)
+      .all<{ permission: string }>();
+    return results.map((row) => row.permission);
   }
 
   async roleExists(role: string): Promise<boolean> {

@@ -57,12 +57,26 @@ export function can(subject: Subject, action: string, resource?: Resource): bool
     return true;
   }
   return (subject.permissions ?? []).some((grant) => {
-    const [pattern = "", condition] = grant.split("@", 2);
+    const parts = grant.split("@");
+    // More than one condition is malformed, and malformed never grants.
+    if (parts.length > 2) return false;
+    const [pattern = "", condition] = parts;
     if (!permissionCovers(pattern, action)) return false;
     if (condition === undefined) return true;
-    const check = CONDITIONS[condition];
+    // Own properties only: "constructor" or "__proto__" must not read as conditions.
+    const check = Object.hasOwn(CONDITIONS, condition) ? CONDITIONS[condition] : undefined;
     return check ? check(subject, resource) : false;
   });
+}
+
+/**
+ * Whether `grant` stays within `permissions` (delegation: API key scopes, or
+ * roles an admin hands out): held exactly, or covered by an unconditional grant.
+ */
+export function grantWithin(grant: string, permissions: readonly string[], sub: string): boolean {
+  if (permissions.includes(grant)) return true;
+  const [action = ""] = grant.split("@", 1);
+  return can({ sub, permissions: permissions.filter((p) => !p.includes("@")) }, action);
 }
 
 function principalIs(principal: string, subject: Subject): boolean {

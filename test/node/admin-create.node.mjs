@@ -58,7 +58,21 @@ test("makes an existing user an admin, matching the email as the Worker normaliz
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /ada@example\.com is an admin/);
   assert.deepEqual(roles("ada@example.com"), ["admin"]);
-  // Running it again changes nothing.
+  const audit = wrangler(
+    "d1",
+    "execute",
+    "DB",
+    "--local",
+    "--persist-to",
+    persist,
+    "--json",
+    "--command",
+    "SELECT event, details FROM audit_log",
+  );
+  assert.deepEqual(JSON.parse(audit.stdout)[0].results, [
+    { event: "role_assigned", details: '{"role":"admin","by":"admin:create"}' },
+  ]);
+  // Running it again changes nothing (and audits nothing).
   assert.equal(adminCreate("--email", "ada@example.com").status, 0);
   assert.deepEqual(roles("ada@example.com"), ["admin"]);
 });
