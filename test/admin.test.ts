@@ -2,20 +2,19 @@
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it, vi } from "vitest";
-import { BASE, bearer, expectError, login, newSession, PASSWORD, postJson, send, type TokenResponse } from "./helpers";
-
-async function grant(userId: string, role: string): Promise<void> {
-  await env.DB.prepare("INSERT INTO user_roles (user_id, role, granted_at) VALUES (?, ?, ?)")
-    .bind(userId, role, Date.now())
-    .run();
-}
-
-/** A user made admin the way `npm run admin:create` does it: straight in D1. */
-async function newAdmin(): Promise<TokenResponse & { email: string }> {
-  const session = await newSession();
-  await grant(session.user.id, "admin");
-  return { ...(await login(session.email)), email: session.email };
-}
+import {
+  BASE,
+  bearer,
+  expectError,
+  grantRole,
+  login,
+  newAdmin,
+  newSession,
+  PASSWORD,
+  postJson,
+  send,
+  type TokenResponse,
+} from "./helpers";
 
 function call(method: string, path: string, token: string): Promise<Response> {
   return send(new Request(`${BASE}${path}`, { method, headers: bearer(token) }));
@@ -24,7 +23,7 @@ function call(method: string, path: string, token: string): Promise<Response> {
 describe("roles in access tokens", () => {
   it("carry the user's roles and their permissions (with conditions)", async () => {
     const session = await newSession();
-    await grant(session.user.id, "editor");
+    await grantRole(session.user.id, "editor");
     const claims = decodeJwt((await login(session.email)).access_token);
     expect(claims.roles).toEqual(["editor"]);
     expect(claims.permissions).toEqual(["posts:delete@owner", "posts:read", "posts:write@owner"]);
@@ -52,7 +51,7 @@ describe("admin API permissions", () => {
   ])("%s %s: 403 for viewers and editors, 200 for admins", async (method, path) => {
     for (const role of ["viewer", "editor"]) {
       const session = await newSession();
-      await grant(session.user.id, role);
+      await grantRole(session.user.id, role);
       await expectError(await call(method, path, (await login(session.email)).access_token), 403, "insufficient_scope");
     }
     const plain = await newSession();
@@ -81,7 +80,7 @@ describe("admin API permissions", () => {
       "INSERT OR IGNORE INTO role_permissions (role, permission) VALUES ('support', 'users:read'), ('user-admin', 'users:*')",
     ).run();
     const userAdmin = await newSession();
-    await grant(userAdmin.user.id, "user-admin");
+    await grantRole(userAdmin.user.id, "user-admin");
     const token = (await login(userAdmin.email)).access_token;
     const target = await newSession();
     await expectError(

@@ -2,19 +2,18 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { sha256Hex } from "../src/crypto/digest";
-import { BASE, bearer, expectError, login, newSession, postJson, send, type TokenResponse } from "./helpers";
-
-async function grant(userId: string, role: string): Promise<void> {
-  await env.DB.prepare("INSERT INTO user_roles (user_id, role, granted_at) VALUES (?, ?, ?)")
-    .bind(userId, role, Date.now())
-    .run();
-}
-
-async function adminSession(): Promise<TokenResponse & { email: string }> {
-  const session = await newSession();
-  await grant(session.user.id, "admin");
-  return { ...(await login(session.email)), email: session.email };
-}
+import {
+  BASE,
+  bearer,
+  expectError,
+  grantRole,
+  login,
+  newAdmin,
+  newSession,
+  postJson,
+  send,
+  type TokenResponse,
+} from "./helpers";
 
 async function createKey(token: string, body: Record<string, unknown>): Promise<Response> {
   return postJson("/auth/api-keys", body, bearer(token));
@@ -37,7 +36,7 @@ function withKey(path: string, key: string, how: "bearer" | "header" = "bearer")
 
 describe("API keys", () => {
   it("are shown once in the elk_<id>_<secret> format and stored only as a hash", async () => {
-    const admin = await adminSession();
+    const admin = await newAdmin();
     const response = await createKey(admin.access_token, { name: "deploy bot", scopes: ["users:read"] });
     expect(response.status).toBe(201);
     const body = (await response.json()) as { key: string; id: string; prefix: string; scopes: string[]; name: string };
@@ -57,7 +56,7 @@ describe("API keys", () => {
   });
 
   it("authenticate by Bearer or X-API-Key, within their scopes, and record the last use", async () => {
-    const admin = await adminSession();
+    const admin = await newAdmin();
     const { key, id } = await newKey(admin.access_token, ["users:read"]);
     expect((await withKey("/admin/users", key)).status).toBe(200);
     expect((await withKey("/admin/users", key, "header")).status).toBe(200);
@@ -72,13 +71,13 @@ describe("API keys", () => {
 
   it("cannot carry scopes the creator lacks", async () => {
     const viewer = await newSession();
-    await grant(viewer.user.id, "viewer");
+    await grantRole(viewer.user.id, "viewer");
     const token = (await login(viewer.email)).access_token;
     await expectError(await createKey(token, { name: "x", scopes: ["users:read"] }), 403, "insufficient_scope");
     await expectError(await createKey(token, { name: "x", scopes: ["posts:*"] }), 403, "insufficient_scope");
     expect((await createKey(token, { name: "x", scopes: ["posts:read"] })).status).toBe(201);
     const editor = await newSession();
-    await grant(editor.user.id, "editor");
+    await grantRole(editor.user.id, "editor");
     const editorToken = (await login(editor.email)).access_token;
     expect((await createKey(editorToken, { name: "x", scopes: ["posts:write@owner"] })).status).toBe(201);
     await expectError(await createKey(editorToken, { name: "x", scopes: ["posts:write"] }), 403, "insufficient_scope");
@@ -89,8 +88,8 @@ describe("API keys", () => {
   });
 
   it("lose what their owner loses, at once", async () => {
-    const admin = await adminSession();
-    const other = await adminSession();
+    const admin = await newAdmin();
+    const other = await newAdmin();
     const { key } = await newKey(other.access_token, ["users:read"]);
     expect((await withKey("/admin/users", key)).status).toBe(200);
     await send(
@@ -103,7 +102,7 @@ describe("API keys", () => {
   });
 
   it("stop working when revoked, when expired, and when the owner is disabled", async () => {
-    const admin = await adminSession();
+    const admin = await newAdmin();
     const revoked = await newKey(admin.access_token, ["users:read"]);
     expect(
       (
@@ -123,15 +122,15 @@ describe("API keys", () => {
       .run();
     await expectError(await withKey("/admin/users", expiring.key), 401, "invalid_token");
 
-    const owner = await adminSession();
+    const owner = await newAdmin();
     const owned = await newKey(owner.access_token, ["users:read"]);
     await env.DB.prepare("UPDATE users SET disabled_at = ? WHERE id = ?").bind(Date.now(), owner.user.id).run();
     await expectError(await withKey("/admin/users", owned.key), 401, "invalid_token");
   });
 
   it("die for good when an admin disables the owner: re-enabling does not bring them back", async () => {
-    const admin = await adminSession();
-    const owner = await adminSession();
+    const admin = await newAdmin();
+    const owner = await newAdmin();
     const { key } = await newKey(owner.access_token, ["users:read"]);
     const act = (path: string) =>
       send(new Request(`${BASE}${path}`, { method: "POST", headers: bearer(admin.access_token) }));
@@ -141,7 +140,7 @@ describe("API keys", () => {
   });
 
   it("refuse tampered keys, keys where only tokens are accepted, and keys minting keys", async () => {
-    const admin = await adminSession();
+    const admin = await newAdmin();
     const { key } = await newKey(admin.access_token, ["users:read"]);
     await expectError(await withKey("/admin/users", `${key.slice(0, -2)}xx`), 401, "invalid_token");
     await expectError(await postJson("/auth/logout-all", {}, bearer(key)), 401, "invalid_token");
@@ -150,8 +149,8 @@ describe("API keys", () => {
   });
 
   it("answer 404 for another user's key id, and leave it alone", async () => {
-    const mine = await adminSession();
-    const theirs = await adminSession();
+    const mine = await newAdmin();
+    const theirs = await newAdmin();
     const { key, id } = await newKey(theirs.access_token, ["users:read"]);
     await expectError(
       await send(new Request(`${BASE}/auth/api-keys/${id}`, { method: "DELETE", headers: bearer(mine.access_token) })),
@@ -162,7 +161,7 @@ describe("API keys", () => {
   });
 
   it("refuse bad input: no scopes, a malformed scope, an expiry in the past", async () => {
-    const admin = await adminSession();
+    const admin = await newAdmin();
     await expectError(await createKey(admin.access_token, { name: "x", scopes: [] }), 400, "invalid_request");
     await expectError(
       await createKey(admin.access_token, { name: "x", scopes: ["not a scope"] }),

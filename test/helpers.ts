@@ -116,3 +116,16 @@ export async function expectError(
 export async function userRow(email: string): Promise<Record<string, unknown> | null> {
   return env.DB.prepare("SELECT * FROM users WHERE email = ?").bind(email).first();
 }
+
+export async function grantRole(userId: string, role: string): Promise<void> {
+  await env.DB.prepare("INSERT INTO user_roles (user_id, role, granted_at) VALUES (?, ?, ?)")
+    .bind(userId, role, Date.now())
+    .run();
+}
+
+/** A user made admin the way `npm run admin:create` does it (straight in D1), logged in afresh. */
+export async function newAdmin(): Promise<TokenResponse & { email: string }> {
+  const session = await newSession();
+  await grantRole(session.user.id, "admin");
+  return { ...(await login(session.email)), email: session.email };
+}

@@ -3,18 +3,21 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { utf8Bytes } from "../src/crypto/encoding";
 import { canonicalString, checkSignature, sign } from "../src/services/request-signing";
-import { BASE, bearer, expectError, login, newSession, postJson, send, type TokenResponse } from "./helpers";
-
-async function adminSession(): Promise<TokenResponse> {
-  const session = await newSession();
-  await env.DB.prepare("INSERT INTO user_roles (user_id, role, granted_at) VALUES (?, 'admin', ?)")
-    .bind(session.user.id, Date.now())
-    .run();
-  return login(session.email);
-}
+import {
+  BASE,
+  bearer,
+  expectError,
+  grantRole,
+  login,
+  newAdmin,
+  newSession,
+  postJson,
+  send,
+  type TokenResponse,
+} from "./helpers";
 
 async function signingKey(): Promise<{ id: string; secret: string }> {
-  const admin = await adminSession();
+  const admin = await newAdmin();
   const response = await postJson(
     "/auth/api-keys",
     { name: "billing service", scopes: ["users:read"], signing: true },
@@ -122,7 +125,7 @@ describe("signed requests", () => {
       401,
       "invalid_token",
     );
-    const admin = await adminSession();
+    const admin = await newAdmin();
     const plain = (await (
       await postJson("/auth/api-keys", { name: "no signing", scopes: ["users:read"] }, bearer(admin.access_token))
     ).json()) as {

@@ -6,6 +6,7 @@
  * X-CSRF-Token. The real-browser test drives it.
  */
 import type { Context } from "hono";
+import { setStrictPageHeaders } from "./strict-page";
 
 const SCRIPT = `
 let csrf = null;
@@ -39,13 +40,7 @@ $("logout").addEventListener("click", async () => {
 });`;
 
 export async function demoPage(c: Context): Promise<Response> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(SCRIPT));
-  const hash = btoa(String.fromCharCode(...new Uint8Array(digest)));
-  c.header(
-    "Content-Security-Policy",
-    `default-src 'none'; script-src 'sha256-${hash}'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
-  );
-  c.header("Cache-Control", "no-store");
+  await setStrictPageHeaders(c, SCRIPT);
   return c.html(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>edgelock demo</title></head>
 <body><main><h1>edgelock cookie-session demo</h1>

@@ -7,6 +7,7 @@
  * Locked down by CSP: only this exact script may run, and only to 'self'.
  */
 import type { Context } from "hono";
+import { setStrictPageHeaders } from "./strict-page";
 
 export interface TokenPage {
   title: string;
@@ -45,15 +46,9 @@ document.getElementById("form").addEventListener("submit", async (event) => {
 
 export async function tokenPage(c: Context, page: TokenPage): Promise<Response> {
   const code = script(page);
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(code));
-  const hash = btoa(String.fromCharCode(...new Uint8Array(digest)));
-  c.header(
-    "Content-Security-Policy",
-    `default-src 'none'; script-src 'sha256-${hash}'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
-  );
+  await setStrictPageHeaders(c, code);
   // The URL holds the token: never send it onwards in a Referer.
   c.header("Referrer-Policy", "no-referrer");
-  c.header("Cache-Control", "no-store");
   const password = page.askPassword
     ? `<label>New password <input id="password" type="password" autocomplete="new-password" required minlength="8" maxlength="256"></label>`
     : "";
