@@ -2,18 +2,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { sha256Hex } from "../src/crypto/digest";
-import {
-  BASE,
-  bearer,
-  expectError,
-  grantRole,
-  login,
-  newAdmin,
-  newSession,
-  postJson,
-  send,
-  type TokenResponse,
-} from "./helpers";
+import { BASE, bearer, expectError, grantRole, login, newAdmin, newSession, postJson, send } from "./helpers";
 
 async function createKey(token: string, body: Record<string, unknown>): Promise<Response> {
   return postJson("/auth/api-keys", body, bearer(token));

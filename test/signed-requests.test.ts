@@ -1,20 +1,7 @@
-// HMAC-signed service-to-service requests: valid, expired, replayed, tampered.
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { utf8Bytes } from "../src/crypto/encoding";
 import { canonicalString, checkSignature, sign } from "../src/services/request-signing";
-import {
-  BASE,
-  bearer,
-  expectError,
-  grantRole,
-  login,
-  newAdmin,
-  newSession,
-  postJson,
-  send,
-  type TokenResponse,
-} from "./helpers";
+import { BASE, bearer, expectError, newAdmin, postJson, send } from "./helpers";
 
 async function signingKey(): Promise<{ id: string; secret: string }> {
   const admin = await newAdmin();

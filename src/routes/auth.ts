@@ -33,7 +33,7 @@ const logoutBody = z.object({ refresh_token: z.string().min(1).max(512).optional
 export const authRoutes = new Hono<AppEnv>()
   .post("/signup", rateLimit({ name: "signup", limit: (c) => c.rateLimits.perIp.signup }), async (c) => {
     const { email, password } = await readJson(c, credentials);
-    const { accounts, sessions, limiter, config } = c.var.services;
+    const { accounts, limiter, config } = c.var.services;
     const now = Date.now();
     // Per address as well as per IP: each signup mails the address, and nobody
     // should be able to flood an inbox from many IPs.

@@ -86,7 +86,7 @@ export class ApiKeyService {
   ): Promise<{ key: AuthenticatedKey } | { reason: string }> {
     if (!this.#signingMaster) return { reason: "request signing is not configured" };
     const row = /^[0-9a-f]{16}$/.test(keyId) ? await this.#store.find(keyId) : null;
-    if (!row || row.signing !== 1 || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now)) {
+    if (row?.signing !== 1 || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now)) {
       return { reason: "unknown, revoked or expired signing key" };
     }
     const check = await checkSignature(await signingSecretFor(this.#signingMaster, keyId), parts, signature, now);

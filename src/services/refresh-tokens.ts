@@ -45,7 +45,7 @@ export interface RotationHooks<T> {
   /** Decides whether the token's user may still refresh; throwing refuses without spending the token. */
   authorize: (userId: string, familyCreatedAt: number, familyId: string) => Promise<T>;
   /** Told about reuse after the grace window, so the caller can audit it. */
-  onReuse?: (event: ReuseEvent) => void | Promise<unknown>;
+  onReuse?: (event: ReuseEvent) => unknown;
 }
 
 /** Reported by `rotate` through `onReuse`, so the caller can log and audit it. */
