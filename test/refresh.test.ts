@@ -5,7 +5,7 @@ import { RefreshTokenService, type ReuseEvent } from "../src/services/refresh-to
 import { RefreshTokenStore } from "../src/storage/refresh-tokens";
 import { expectError, jsonRequest, newSession, postJson, sendWithEnv, type TokenResponse } from "./helpers";
 
-const allowAll = { authorize: async () => null };
+const allowAll = { load: async () => null, authorize: () => {} };
 
 async function refresh(refreshToken: string): Promise<Response> {
   return postJson("/auth/refresh", { refresh_token: refreshToken });

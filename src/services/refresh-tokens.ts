@@ -42,8 +42,10 @@ export interface RotationResult extends IssuedRefreshToken {
 }
 
 export interface RotationHooks<T> {
+  /** Reads what deciding needs (runs in parallel with the family read). */
+  load: (userId: string, familyId: string) => Promise<T>;
   /** Decides whether the token's user may still refresh; throwing refuses without spending the token. */
-  authorize: (userId: string, familyCreatedAt: number, familyId: string) => Promise<T>;
+  authorize: (loaded: T, familyCreatedAt: number) => void;
   /** Told about reuse after the grace window, so the caller can audit it. */
   onReuse?: (event: ReuseEvent) => unknown;
 }
@@ -95,7 +97,15 @@ export class RefreshTokenService {
     const tokenHash = await sha256Hex(token);
     const record = await this.#store.getToken(tokenHash, now);
     if (!record) throw invalidGrant("the refresh token is invalid or expired");
-    const family = await this.#store.getFamily(record.family_id, now);
+    const successor = await deriveSuccessor(token, record.seed);
+    const successorHash = await sha256Hex(successor);
+
+    // Everything else we need is independent: read it in parallel (the hot path).
+    const [family, loaded, existingSuccessor] = await Promise.all([
+      this.#store.getFamily(record.family_id, now),
+      hooks.load(record.user_id, record.family_id),
+      this.#store.getToken(successorHash, now),
+    ]);
     if (!family || family.revoked_at !== undefined) throw invalidGrant("the refresh token has been revoked");
 
     if (record.spent_at !== undefined && now - record.spent_at > this.#settings.reuseGraceSeconds * 1000) {
@@ -106,33 +116,29 @@ export class RefreshTokenService {
       await hooks.onReuse?.({ familyId: record.family_id, userId: record.user_id, spentAt: record.spent_at });
       throw invalidGrant("the refresh token has already been used");
     }
+    // May the user still refresh? Decided before anything is written: a refusal spends nothing.
+    hooks.authorize(loaded, family.created_at);
 
-    const successor = await deriveSuccessor(token, record.seed);
-    const successorHash = await sha256Hex(successor);
-    const firstExchange = record.spent_at === undefined;
-    // Independent reads, in parallel: may the user refresh (D1), and does the successor exist yet (KV)?
-    const [authorized, existingSuccessor] = await Promise.all([
-      hooks.authorize(record.user_id, family.created_at, record.family_id),
-      firstExchange ? this.#store.getToken(successorHash, now) : null,
+    // Record the successor (unless it exists) and mark this token spent. An
+    // exchange that raced us (or read a stale copy at another location) derives
+    // the very same successor and the very same successor record, so the family
+    // cannot fork into two live chains; an existing successor record is left
+    // alone, so its own spent state is never reset here. The two writes go in
+    // parallel: if one fails, a retry within the grace window writes the
+    // missing successor (it is read on every exchange).
+    await Promise.all([
+      existingSuccessor
+        ? null
+        : this.#store.putToken(successorHash, await this.#successorRecord(record, family.expires_at, now), now),
+      record.spent_at === undefined ? this.#store.putToken(tokenHash, { ...record, spent_at: now }, now) : null,
     ]);
-    if (firstExchange) {
-      // First exchange: record the successor, then mark this token spent. An
-      // exchange that raced us (or read a stale copy at another location) derives
-      // the very same successor and the very same successor record, so the
-      // family cannot fork into two live chains. An existing successor record
-      // is left alone, so its own spent state is never reset here.
-      if (!existingSuccessor) {
-        await this.#store.putToken(successorHash, await this.#successorRecord(record, family.expires_at, now), now);
-      }
-      await this.#store.putToken(tokenHash, { ...record, spent_at: now }, now);
-    }
     const result = {
       token: successor,
       familyId: record.family_id,
       userId: record.user_id,
       familyCreatedAt: family.created_at,
     };
-    return { ...result, authorized };
+    return { ...result, authorized: loaded };
   }
 
   /** Ends a family of `ownerId`'s: every token in it stops working. Someone else's family is left alone. */

@@ -116,12 +116,10 @@ export class SessionService {
   }
 
   async refresh(refreshToken: string, now: number, onReuse?: (event: ReuseEvent) => void): Promise<TokenResponse> {
-    const authorize = async (userId: string, familyCreatedAt: number, familyId: string) => {
-      // The user row first, then the roles: read the other way round, a role change
-      // landing in between would yield a token with the old roles that passes the
-      // new marker. This order can only err towards a token that dies at once.
-      const found = await this.#index.userForRefresh(userId, familyId);
-      const grants = await this.#roles.grantsFor(userId);
+    // One D1 round trip (a batch: one consistent snapshot, so a role change cannot
+    // land between the user row and the roles).
+    const load = (userId: string, familyId: string) => this.#index.refreshSnapshot(userId, familyId);
+    const authorize = (found: Awaited<ReturnType<typeof load>>, familyCreatedAt: number) => {
       // D1 is the strongly consistent authority for "is this user still allowed":
       // disabled accounts, families older than a logout-all and families revoked
       // by logout or DELETE /auth/sessions are refused here at once, everywhere
@@ -131,7 +129,6 @@ export class SessionService {
       if (!user || user.disabled_at !== null || familyCreatedAt < user.tokens_not_before || found.sessionRevoked) {
         throw invalidGrant("the refresh token has been revoked");
       }
-      return { user, grants };
     };
     // The family is dead; so are the access tokens it issued, and its listing.
     const reused = (event: ReuseEvent) =>
@@ -141,9 +138,11 @@ export class SessionService {
       ])
         .catch(() => {})
         .then(() => onReuse?.(event));
-    const rotated = await this.#refreshTokens.rotate(refreshToken, now, { authorize, onReuse: reused });
+    const rotated = await this.#refreshTokens.rotate(refreshToken, now, { load, authorize, onReuse: reused });
+    const snapshot = rotated.authorized;
+    if (!snapshot) throw invalidGrant("the refresh token has been revoked");
     const [response] = await Promise.all([
-      this.#respond(rotated.authorized.user, rotated.token, rotated.familyId, now, rotated.authorized.grants),
+      this.#respond(snapshot.user, rotated.token, rotated.familyId, now, snapshot.grants),
       this.#index.touch(rotated.familyId, now),
     ]);
     return response;

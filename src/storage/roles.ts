@@ -14,7 +14,7 @@ export interface AccountState {
   access_not_before: number;
 }
 
-function collect(rows: { role: string; permission: string | null }[]): Grants {
+export function collect(rows: { role: string; permission: string | null }[]): Grants {
   const roles = new Set<string>();
   const permissions = new Set<string>();
   for (const row of rows) {
@@ -31,15 +31,22 @@ export class RoleStore {
     this.#db = db;
   }
 
-  /** The user's roles and the permissions they grant (deduplicated, sorted). One query. */
-  async grantsFor(userId: string): Promise<Grants> {
-    const { results } = await this.#db
+  /** The statement behind grantsFor, for batches that need the grants with other reads. */
+  static grantsStatement(db: D1Database, userId: string): D1PreparedStatement {
+    return db
       .prepare(
         `SELECT ur.role AS role, rp.permission AS permission FROM user_roles ur
          LEFT JOIN role_permissions rp ON rp.role = ur.role WHERE ur.user_id = ?`,
       )
-      .bind(userId)
-      .all<{ role: string; permission: string | null }>();
+      .bind(userId);
+  }
+
+  /** The user's roles and the permissions they grant (deduplicated, sorted). One query. */
+  async grantsFor(userId: string): Promise<Grants> {
+    const { results } = await RoleStore.grantsStatement(this.#db, userId).all<{
+      role: string;
+      permission: string | null;
+    }>();
     return collect(results);
   }
 
@@ -50,12 +57,7 @@ export class RoleStore {
   async authorizationFor(userId: string): Promise<(Grants & AccountState) | null> {
     const [account, grants] = await this.#db.batch([
       this.#db.prepare("SELECT disabled_at, tokens_not_before, access_not_before FROM users WHERE id = ?").bind(userId),
-      this.#db
-        .prepare(
-          `SELECT ur.role AS role, rp.permission AS permission FROM user_roles ur
-           LEFT JOIN role_permissions rp ON rp.role = ur.role WHERE ur.user_id = ?`,
-        )
-        .bind(userId),
+      RoleStore.grantsStatement(this.#db, userId),
     ]);
     const state = account?.results[0] as AccountState | undefined;
     if (!state) return null;

@@ -4,6 +4,7 @@
  * refresh-token families (authoritative in KV; indexed here for listing).
  */
 
+import { collect, type Grants, RoleStore } from "./roles";
 import type { UserRecord } from "./users";
 
 export type SessionKind = "cookie" | "refresh";
@@ -82,24 +83,29 @@ export class SessionStore {
   }
 
   /**
-   * The user, and whether the refresh family's session row is revoked, in one
-   * query (the refresh hot path). A family with no row (older than the
-   * sessions table) counts as not revoked.
+   * What a refresh needs from D1, in one batch (one round trip, one consistent
+   * snapshot): the user, whether the family's session row is revoked, and the
+   * user's grants. A family with no row (older than the sessions table) counts
+   * as not revoked.
    */
-  async userForRefresh(
+  async refreshSnapshot(
     userId: string,
     familyId: string,
-  ): Promise<{ user: UserRecord; sessionRevoked: boolean } | null> {
-    const row = await this.#db
-      .prepare(
-        `SELECT u.*, (SELECT revoked_at FROM sessions WHERE id = ?1 AND user_id = ?2) AS session_revoked_at
-         FROM users u WHERE u.id = ?2`,
-      )
-      .bind(familyId, userId)
-      .first<UserRecord & { session_revoked_at: number | null }>();
+  ): Promise<{ user: UserRecord; sessionRevoked: boolean; grants: Grants } | null> {
+    const [userRows, grantRows] = await this.#db.batch([
+      this.#db
+        .prepare(
+          `SELECT u.*, (SELECT revoked_at FROM sessions WHERE id = ?1 AND user_id = ?2) AS session_revoked_at
+           FROM users u WHERE u.id = ?2`,
+        )
+        .bind(familyId, userId),
+      RoleStore.grantsStatement(this.#db, userId),
+    ]);
+    const row = userRows?.results[0] as (UserRecord & { session_revoked_at: number | null }) | undefined;
     if (!row) return null;
     const { session_revoked_at, ...user } = row;
-    return { user, sessionRevoked: session_revoked_at !== null };
+    const grants = collect((grantRows?.results ?? []) as { role: string; permission: string | null }[]);
+    return { user, sessionRevoked: session_revoked_at !== null, grants };
   }
 
   async touch(id: string, now: number): Promise<void> {
