@@ -45,6 +45,11 @@ function jwksServer(initial: JWK[], cacheControl = "public, max-age=300") {
   return { state, fetcher, url: `https://issuer.test/jwks/${crypto.randomUUID()}.json` };
 }
 
+/** A verifier over a JWKS server of ours, optionally on an injected clock. */
+function remoteVerifier(server: ReturnType<typeof jwksServer>, clock?: () => number) {
+  return createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: server.url, fetcher: server.fetcher, clock });
+}
+
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
     await promise;
@@ -111,7 +116,7 @@ describe("JWKS over HTTP", () => {
   it("fetches once and serves later verifications from the cache", async () => {
     const pair = await keyPair("k1");
     const server = jwksServer([pair.jwk]);
-    const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: server.url, fetcher: server.fetcher });
+    const verifier = remoteVerifier(server);
     const token = await sign(pair);
     await Promise.all([verifier.verify(token), verifier.verify(token), verifier.verify(token)]);
     await verifier.verify(token);
@@ -121,7 +126,7 @@ describe("JWKS over HTTP", () => {
   it("picks up a rotated-in signing key without a restart", async () => {
     const old = await keyPair("old");
     const server = jwksServer([old.jwk]);
-    const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: server.url, fetcher: server.fetcher });
+    const verifier = remoteVerifier(server);
     await verifier.verify(await sign(old));
     const next = await keyPair("next");
     server.state.keys = [next.jwk, old.jwk];
@@ -133,7 +138,7 @@ describe("JWKS over HTTP", () => {
   it("refetches for unknown kids at most once per cooldown, so forged kids cannot storm the JWKS endpoint", async () => {
     const pair = await keyPair("k1");
     const server = jwksServer([pair.jwk]);
-    const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: server.url, fetcher: server.fetcher });
+    const verifier = remoteVerifier(server);
     await verifier.verify(await sign(pair));
     const forger = await keyPair("forged");
     for (let i = 0; i < 20; i++) expect(await codeOf(verifier.verify(await sign(forger)))).toBe("invalid_token");
@@ -156,10 +161,10 @@ describe("JWKS over HTTP", () => {
   it("shares the JWKS with other isolates through the Cache API", async () => {
     const pair = await keyPair("k1");
     const server = jwksServer([pair.jwk]);
-    const first = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: server.url, fetcher: server.fetcher });
+    const first = remoteVerifier(server);
     await first.verify(await sign(pair));
     // A fresh verifier (as in a new isolate) finds it in the cache.
-    const second = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: server.url, fetcher: server.fetcher });
+    const second = remoteVerifier(server);
     await second.verify(await sign(pair));
     expect(server.state.fetches).toBe(1);
   });
@@ -175,13 +180,7 @@ describe("JWKS cache lifetimes and failures", () => {
     const pair = await keyPair("k1");
     const server = jwksServer([pair.jwk], "max-age=60, s-maxage=3600");
     const clock = clockAt(Date.now());
-    const verifier = createVerifier({
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      jwks: server.url,
-      fetcher: server.fetcher,
-      clock: clock.read,
-    });
+    const verifier = remoteVerifier(server, clock.read);
     const token = await sign(pair);
     await verifier.verify(token, { now: Date.now() });
     clock.tick(59_000);
@@ -198,7 +197,7 @@ describe("JWKS cache lifetimes and failures", () => {
   it("clamps max-age=0 to 30 s instead of fetching for every token", async () => {
     const pair = await keyPair("k1");
     const server = jwksServer([pair.jwk], "max-age=0");
-    const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: server.url, fetcher: server.fetcher });
+    const verifier = remoteVerifier(server);
     const token = await sign(pair);
     for (let i = 0; i < 10; i++) await verifier.verify(token);
     expect(server.state.fetches).toBe(1);
@@ -208,13 +207,7 @@ describe("JWKS cache lifetimes and failures", () => {
     const pair = await keyPair("k1");
     const server = jwksServer([pair.jwk]);
     const clock = clockAt(Date.now());
-    const verifier = createVerifier({
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      jwks: server.url,
-      fetcher: server.fetcher,
-      clock: clock.read,
-    });
+    const verifier = remoteVerifier(server, clock.read);
     await verifier.verify(await sign(pair), { now: Date.now() });
     const late = await keyPair("late");
     expect(await codeOf(verifier.verify(await sign(late), { now: Date.now() }))).toBe("invalid_token");
@@ -229,7 +222,7 @@ describe("JWKS cache lifetimes and failures", () => {
   it("lets every concurrent request with a rotated-in kid through, on one refetch", async () => {
     const old = await keyPair("old");
     const server = jwksServer([old.jwk]);
-    const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: server.url, fetcher: server.fetcher });
+    const verifier = remoteVerifier(server);
     await verifier.verify(await sign(old));
     const next = await keyPair("next");
     server.state.keys = [next.jwk, old.jwk];
@@ -243,10 +236,10 @@ describe("JWKS cache lifetimes and failures", () => {
     const pair = await keyPair("k1");
     const server = jwksServer([pair.jwk]);
     server.state.keys = "oops";
-    const broken = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: server.url, fetcher: server.fetcher });
+    const broken = remoteVerifier(server);
     expect(await codeOf(broken.verify(await sign(pair)))).toBe("jwks_unavailable");
     server.state.keys = [pair.jwk];
-    const fresh = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: server.url, fetcher: server.fetcher });
+    const fresh = remoteVerifier(server);
     expect(await codeOf(fresh.verify(await sign(pair)))).toBe("ok");
   });
 
@@ -254,13 +247,7 @@ describe("JWKS cache lifetimes and failures", () => {
     const pair = await keyPair("k1");
     const server = jwksServer([pair.jwk], "max-age=60");
     const clock = clockAt(Date.now());
-    const verifier = createVerifier({
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      jwks: server.url,
-      fetcher: server.fetcher,
-      clock: clock.read,
-    });
+    const verifier = remoteVerifier(server, clock.read);
     const token = await sign(pair);
     await verifier.verify(token, { now: Date.now() });
     server.state.down = true;

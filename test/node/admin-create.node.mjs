@@ -15,40 +15,29 @@ function wrangler(...args) {
   return spawnSync(WRANGLER, args, { encoding: "utf8", env: { ...process.env, CI: "true" } });
 }
 
+/** Runs SQL against the throwaway database and returns the last statement's rows. */
+function d1(sql) {
+  const run = wrangler("d1", "execute", "DB", "--local", "--persist-to", persist, "--json", "--command", sql);
+  assert.equal(run.status, 0, run.stderr);
+  return JSON.parse(run.stdout).at(-1).results;
+}
+
 function adminCreate(...args) {
   return spawnSync("node", ["scripts/admin-create.mjs", ...args, "--persist-to", persist], { encoding: "utf8" });
 }
 
 function roles(email) {
-  const run = wrangler(
-    "d1",
-    "execute",
-    "DB",
-    "--local",
-    "--persist-to",
-    persist,
-    "--json",
-    "--command",
-    `SELECT ur.role FROM user_roles ur JOIN users u ON u.id = ur.user_id WHERE u.email = '${email}'`,
+  return d1(`SELECT ur.role FROM user_roles ur JOIN users u ON u.id = ur.user_id WHERE u.email = '${email}'`).map(
+    (row) => row.role,
   );
-  assert.equal(run.status, 0, run.stderr);
-  return JSON.parse(run.stdout)[0].results.map((row) => row.role);
 }
 
 before(() => {
   persist = mkdtempSync(join(tmpdir(), "edgelock-admin-"));
   assert.equal(wrangler("d1", "migrations", "apply", "DB", "--local", "--persist-to", persist).status, 0);
-  const insert = wrangler(
-    "d1",
-    "execute",
-    "DB",
-    "--local",
-    "--persist-to",
-    persist,
-    "--command",
+  d1(
     "INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES ('u1', 'ada@example.com', 'x', 1, 1)",
   );
-  assert.equal(insert.status, 0, insert.stderr);
 });
 
 after(() => rmSync(persist, { recursive: true, force: true }));
