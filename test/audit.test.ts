@@ -180,6 +180,33 @@ describe("audit log", () => {
     const left = await store.listForUser("prune-user");
     expect(left.map((r) => r.event)).toEqual(["logout_all"]);
   });
+
+  it("prunes one-time tokens expired for over a day, and keeps the rest", async () => {
+    const email = freshEmail();
+    await postJson("/auth/signup", { email, password: PASSWORD });
+    const userId = String((await userRow(email))?.id);
+    const now = Date.now();
+    await env.DB.prepare(
+      "INSERT INTO password_reset_tokens (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)",
+    )
+      .bind(`old-${crypto.randomUUID()}`, userId, now - 2 * 86_400_000, now - 3 * 86_400_000)
+      .run();
+    await env.DB.prepare(
+      "INSERT INTO password_reset_tokens (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)",
+    )
+      .bind(`live-${crypto.randomUUID()}`, userId, now + 3_600_000, now)
+      .run();
+    await env.DB.prepare("UPDATE email_verification_tokens SET expires_at = ? WHERE user_id = ?")
+      .bind(now - 2 * 86_400_000, userId)
+      .run();
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: now, cron: "17 3 * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    const count = (table: string) =>
+      env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE user_id = ?`).bind(userId).first<number>("n");
+    expect(await count("password_reset_tokens")).toBe(1);
+    expect(await count("email_verification_tokens")).toBe(0);
+  });
 });
 
 describe("new-device mail", () => {

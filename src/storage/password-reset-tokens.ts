@@ -42,6 +42,12 @@ export class PasswordResetTokenStore {
     return spent?.results[0]?.user_id ?? null;
   }
 
+  /** Deletes tokens that expired before `before`; returns how many went. */
+  async pruneExpiredBefore(before: number): Promise<number> {
+    const result = await this.#db.prepare("DELETE FROM password_reset_tokens WHERE expires_at < ?").bind(before).run();
+    return result.meta.changes;
+  }
+
   async deleteForUser(userId: string): Promise<void> {
     await this.#db.prepare("DELETE FROM password_reset_tokens WHERE user_id = ?").bind(userId).run();
   }

@@ -26,6 +26,15 @@ export class VerificationTokenStore {
       .run();
   }
 
+  /** Deletes tokens that expired before `before`; returns how many went. */
+  async pruneExpiredBefore(before: number): Promise<number> {
+    const result = await this.#db
+      .prepare("DELETE FROM email_verification_tokens WHERE expires_at < ?")
+      .bind(before)
+      .run();
+    return result.meta.changes;
+  }
+
   /** Deletes a user's verification tokens (the others die once one is used). */
   async deleteForUser(userId: string): Promise<void> {
     await this.#db.prepare("DELETE FROM email_verification_tokens WHERE user_id = ?").bind(userId).run();
