@@ -134,6 +134,17 @@ describe("privilege escalation", () => {
 });
 
 describe("admin actions", () => {
+  it("answers 404 for an unknown user and 400 for a malformed audit cursor", async () => {
+    const admin = await newAdmin();
+    await expectError(await call("GET", "/admin/users/nobody", admin.access_token), 404, "not_found");
+    await expectError(await call("GET", "/admin/users/nobody/sessions", admin.access_token), 404, "not_found");
+    await expectError(await call("GET", "/admin/audit?before=abc", admin.access_token), 400, "invalid_request");
+    const { user } = (await (await call("GET", `/admin/users/${admin.user.id}`, admin.access_token)).json()) as {
+      user: { roles: string[]; disabled: boolean };
+    };
+    expect(user).toMatchObject({ roles: ["admin"], disabled: false });
+  });
+
   it("lists and searches users, paged", async () => {
     const admin = await newAdmin();
     const marker = `page-${crypto.randomUUID().slice(0, 8)}`;

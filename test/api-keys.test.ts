@@ -2,7 +2,19 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { sha256Hex } from "../src/crypto/digest";
-import { BASE, bearer, expectError, grantRole, login, newAdmin, newSession, postJson, send } from "./helpers";
+import {
+  BASE,
+  bearer,
+  expectError,
+  grantRole,
+  jsonRequest,
+  login,
+  newAdmin,
+  newSession,
+  postJson,
+  send,
+  sendWithEnv,
+} from "./helpers";
 
 async function createKey(token: string, body: Record<string, unknown>): Promise<Response> {
   return postJson("/auth/api-keys", body, bearer(token));
@@ -147,6 +159,20 @@ describe("API keys", () => {
       "not_found",
     );
     expect((await withKey("/admin/users", key)).status).toBe(200);
+  });
+
+  it("cannot be signing keys when REQUEST_SIGNING_SECRET is not set", async () => {
+    const admin = await newAdmin();
+    const request = jsonRequest(
+      "/auth/api-keys",
+      { name: "x", scopes: ["users:read"], signing: true },
+      bearer(admin.access_token),
+    );
+    await expectError(await sendWithEnv({ REQUEST_SIGNING_SECRET: undefined }, request), 400, "invalid_request");
+    const count = await env.DB.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE user_id = ?")
+      .bind(admin.user.id)
+      .first("n");
+    expect(count).toBe(0);
   });
 
   it("refuse bad input: no scopes, a malformed scope, an expiry in the past", async () => {

@@ -48,6 +48,7 @@ describe("configuration", () => {
       /MAIL_TRANSPORT/,
     );
     expect(() => parseConfig({ ...env, MAIL_TRANSPORT: "resend" })).toThrow(/RESEND_API_KEY/);
+    expect(() => parseConfig({ ...env, REQUEST_SIGNING_SECRET: "short" })).toThrow(/REQUEST_SIGNING_SECRET/);
     // Verification links must be delivered in production; logging them would leak credentials.
     expect(() => parseConfig({ ...env, ENVIRONMENT: "production", MAIL_TRANSPORT: "log" })).toThrow(/MAIL_TRANSPORT/);
     const quiet = { ...env, ENVIRONMENT: "production", MAIL_TRANSPORT: "log", REQUIRE_EMAIL_VERIFICATION: "false" };

@@ -366,6 +366,11 @@ describe("the hybrid pattern", () => {
     expect(await response.json()).toMatchObject({ csrf_token: session.csrf });
     const tokens = await newSession();
     await expectError(
+      await send(new Request(`${BASE}/auth/session`, { headers: bearer(tokens.access_token) })),
+      400,
+      "invalid_request",
+    );
+    await expectError(
       await send(new Request(`${BASE}/auth/session/token`, { method: "POST", headers: bearer(tokens.access_token) })),
       400,
       "invalid_request",
