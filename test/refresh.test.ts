@@ -1,11 +1,33 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { sha256Hex } from "../src/crypto/digest";
-import { RefreshTokenService, type ReuseEvent } from "../src/services/refresh-tokens";
+import { type FamilyState, RefreshTokenService, type ReuseEvent } from "../src/services/refresh-tokens";
 import { RefreshTokenStore } from "../src/storage/refresh-tokens";
-import { expectError, jsonRequest, newSession, postJson, sendWithEnv, type TokenResponse } from "./helpers";
+import { expectError, jsonRequest, newSession, postJson, randomIp, sendWithEnv, type TokenResponse } from "./helpers";
 
-const allowAll = { load: async () => null, authorize: () => {} };
+/**
+ * Families for the service-level tests (injected clock): kept in memory as their
+ * `sessions` rows would hold them. Through HTTP, the real rows in D1 are used.
+ */
+function families() {
+  const rows = new Map<string, FamilyState>();
+  const reuses: string[] = [];
+  const hooks = {
+    load: async (_userId: string, familyId: string) => ({ family: rows.get(familyId) ?? null }),
+    authorize: () => {},
+    revokeFamily: async (event: ReuseEvent) => {
+      reuses.push(event.familyId);
+      const row = rows.get(event.familyId);
+      if (row) row.revoked_at ??= Date.now();
+    },
+  };
+  const start = async (service: RefreshTokenService, userId: string, now: number) => {
+    const issued = await service.startFamily(userId, now);
+    rows.set(issued.familyId, { user_id: userId, created_at: now, expires_at: issued.expiresAt, revoked_at: null });
+    return issued;
+  };
+  return { hooks, start, reuses };
+}
 
 async function refresh(refreshToken: string): Promise<Response> {
   return postJson("/auth/refresh", { refresh_token: refreshToken });
@@ -74,20 +96,16 @@ describe("POST /auth/refresh", () => {
       maxAgeSeconds: 7200,
       reuseGraceSeconds: 10,
     });
+    const { hooks, start, reuses } = families();
     const t0 = Date.now();
-    const { token } = await service.startFamily("user-clock", t0);
-    const next = await service.rotate(token, t0, allowAll);
-    const inWindow = await service.rotate(token, t0 + 10_000, allowAll);
+    const { token } = await start(service, "user-clock", t0);
+    const next = await service.rotate(token, t0, hooks);
+    const inWindow = await service.rotate(token, t0 + 10_000, hooks);
     expect(inWindow.token).toBe(next.token);
-    const reuses: string[] = [];
-    const onReuse = (e: ReuseEvent) => {
-      reuses.push(e.familyId);
-    };
-    await expect(service.rotate(token, t0 + 10_001, { ...allowAll, onReuse })).rejects.toMatchObject({
-      code: "invalid_grant",
-    });
+    expect(reuses).toEqual([]);
+    await expect(service.rotate(token, t0 + 10_001, hooks)).rejects.toMatchObject({ code: "invalid_grant" });
     expect(reuses).toEqual([next.familyId]);
-    await expect(service.rotate(next.token, t0 + 10_002, allowAll)).rejects.toMatchObject({ code: "invalid_grant" });
+    await expect(service.rotate(next.token, t0 + 10_002, hooks)).rejects.toMatchObject({ code: "invalid_grant" });
   });
 
   it("refuses a token past its expiry even while KV still holds it", async () => {
@@ -96,15 +114,16 @@ describe("POST /auth/refresh", () => {
       maxAgeSeconds: 120,
       reuseGraceSeconds: 10,
     });
+    const { hooks, start } = families();
     const t0 = Date.now();
-    const { token } = await service.startFamily("user-expiry", t0);
-    await expect(service.rotate(token, t0 + 60_001, allowAll)).rejects.toMatchObject({ code: "invalid_grant" });
-    const a = await service.rotate(token, t0 + 50_000, allowAll);
-    const b = await service.rotate(a.token, t0 + 100_000, allowAll);
+    const { token } = await start(service, "user-expiry", t0);
+    await expect(service.rotate(token, t0 + 60_001, hooks)).rejects.toMatchObject({ code: "invalid_grant" });
+    const a = await service.rotate(token, t0 + 50_000, hooks);
+    const b = await service.rotate(a.token, t0 + 100_000, hooks);
     // The sliding lifetime (60 s from t0 + 100 s) is cut at the family's absolute cap (t0 + 120 s).
     const record = await new RefreshTokenStore(env.TOKENS).getToken(await sha256Hex(b.token), t0 + 100_000);
     expect(record?.expires_at).toBe(t0 + 120_000);
-    await expect(service.rotate(b.token, t0 + 120_001, allowAll)).rejects.toMatchObject({ code: "invalid_grant" });
+    await expect(service.rotate(b.token, t0 + 120_001, hooks)).rejects.toMatchObject({ code: "invalid_grant" });
   });
 
   it("refuses unknown, malformed and missing refresh tokens", async () => {
@@ -128,26 +147,25 @@ describe("POST /auth/refresh", () => {
     const store = new RefreshTokenStore(env.TOKENS);
     const settings = { ttlSeconds: 3600, maxAgeSeconds: 7200, reuseGraceSeconds: 10 };
     const service = new RefreshTokenService(store, settings);
+    const { hooks, start } = families();
     const t0 = Date.now();
-    const { token } = await service.startFamily("user-stale", t0);
+    const { token } = await start(service, "user-stale", t0);
     const staleCopy = await store.getToken(await sha256Hex(token), t0);
-    const s1 = await service.rotate(token, t0, allowAll);
-    const s2 = await service.rotate(s1.token, t0 + 1000, allowAll);
+    const s1 = await service.rotate(token, t0, hooks);
+    const s2 = await service.rotate(s1.token, t0 + 1000, hooks);
     // Another location, its KV view still from before the first exchange, exchanges the token again.
     const stale = new RefreshTokenService(
       {
         getToken: async (hash, now) => (hash === (await sha256Hex(token)) ? staleCopy : store.getToken(hash, now)),
         putToken: (hash, record, now) => store.putToken(hash, record, now),
-        getFamily: (id, now) => store.getFamily(id, now),
-        putFamily: (id, record, now) => store.putFamily(id, record, now),
       },
       settings,
     );
-    const replayed = await stale.rotate(token, t0 + 2000, allowAll);
+    const replayed = await stale.rotate(token, t0 + 2000, hooks);
     expect(replayed.token).toBe(s1.token);
     // s1 is still spent (not reset by the stale writer), and its successor is still s2: one chain.
-    expect((await service.rotate(s1.token, t0 + 5000, allowAll)).token).toBe(s2.token);
-    await expect(service.rotate(s1.token, t0 + 20_000, allowAll)).rejects.toMatchObject({ code: "invalid_grant" });
+    expect((await service.rotate(s1.token, t0 + 5000, hooks)).token).toBe(s2.token);
+    await expect(service.rotate(s1.token, t0 + 20_000, hooks)).rejects.toMatchObject({ code: "invalid_grant" });
   });
 
   it("does not accept an access token as a refresh token", async () => {
@@ -156,4 +174,86 @@ describe("POST /auth/refresh", () => {
     // The refresh token itself is untouched by the failed attempt.
     await refreshOk(session.refresh_token);
   });
+
+  it("refuses a token whose family row is gone from D1, without spending it", async () => {
+    const session = await newSession();
+    const familyId = (await familyIdOf(session.refresh_token)) ?? "";
+    const row = await env.DB.prepare("SELECT * FROM sessions WHERE id = ?").bind(familyId).first();
+    expect(row?.kind).toBe("refresh");
+    await env.DB.prepare("DELETE FROM sessions WHERE id = ?").bind(familyId).run();
+    await expectError(await refresh(session.refresh_token), 400, "invalid_grant");
+    const stored = await new RefreshTokenStore(env.TOKENS).getToken(await sha256Hex(session.refresh_token), Date.now());
+    expect(stored?.spent_at).toBeUndefined();
+  });
+
+  it("over the per-IP limit answers 429 before anything about the token, and spends nothing", async () => {
+    const session = await newSession();
+    const ip = randomIp();
+    const limits = { RATE_LIMIT_REFRESH_PER_IP: "1" };
+    const call = (token: string) =>
+      sendWithEnv(limits, jsonRequest("/auth/refresh", { refresh_token: token }, { "CF-Connecting-IP": ip }));
+    await expectError(await call(`elr_${"B".repeat(43)}`), 400, "invalid_grant");
+    // Over the limit: a valid token and an unknown one get the same answer.
+    const valid = await call(session.refresh_token);
+    await expectError(valid, 429, "too_many_requests");
+    expect(valid.headers.get("Retry-After")).toMatch(/^\d+$/);
+    await expectError(await call(`elr_${"C".repeat(43)}`), 429, "too_many_requests");
+    const stored = await new RefreshTokenStore(env.TOKENS).getToken(await sha256Hex(session.refresh_token), Date.now());
+    expect(stored?.spent_at).toBeUndefined();
+    // From another address the token still works.
+    await refreshOk(session.refresh_token);
+  });
+
+  it("carries the RateLimit fields on an allowed refresh", async () => {
+    const session = await newSession();
+    const response = await refresh(session.refresh_token);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("RateLimit-Policy")).toMatch(/^"refresh";q=\d+;w=\d+$/);
+    expect(response.headers.get("RateLimit")).toMatch(/^"refresh";r=\d+;t=\d+$/);
+  });
+
+  it("fails closed with 503 when the rate limiter is unreachable, and spends nothing", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const session = await newSession();
+      const broken = {
+        idFromName: () => ({}),
+        get: () => {
+          throw new Error("Durable Object unreachable");
+        },
+      };
+      const response = await sendWithEnv(
+        { RATE_LIMITER: broken },
+        jsonRequest("/auth/refresh", { refresh_token: session.refresh_token }),
+      );
+      await expectError(response, 503, "temporarily_unavailable");
+      await refreshOk(session.refresh_token);
+    } finally {
+      log.mockRestore();
+    }
+  });
+
+  it("records the family's last use for the session list at most once a minute", async () => {
+    const session = await newSession();
+    const familyId = (await familyIdOf(session.refresh_token)) ?? "";
+    const lastSeen = async () =>
+      (await env.DB.prepare("SELECT last_seen_at FROM sessions WHERE id = ?")
+        .bind(familyId)
+        .first<number>("last_seen_at")) ?? 0;
+    const longAgo = Date.now() - 120_000;
+    await env.DB.prepare("UPDATE sessions SET last_seen_at = ? WHERE id = ?").bind(longAgo, familyId).run();
+    const exchange = (token: string) => sendWithEnv({}, jsonRequest("/auth/refresh", { refresh_token: token }));
+    const first = await exchange(session.refresh_token);
+    expect(first.status).toBe(200);
+    const touched = await lastSeen();
+    expect(touched).toBeGreaterThan(longAgo);
+    // A minute has not passed: the next refresh leaves it as it is.
+    const second = await exchange(((await first.json()) as TokenResponse).refresh_token);
+    expect(second.status).toBe(200);
+    expect(await lastSeen()).toBe(touched);
+  });
 });
+
+async function familyIdOf(refreshToken: string): Promise<string | undefined> {
+  return (await new RefreshTokenStore(env.TOKENS).getToken(await sha256Hex(refreshToken), Date.now()))?.family_id;
+}

@@ -26,22 +26,32 @@ export function clientIp(c: Context): string | null {
 
 export function rateLimit(options: RateLimitOptions) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const { config, limiter } = c.var.services;
-    const policy = { limit: options.limit(config), windowMs: config.rateLimits.windowMs };
-    const key = `${options.name}:ip:${limitSubject(clientIp(c))}`;
-    const decision = await limiter.consume(key, policy, Date.now());
-    const window = Math.ceil(policy.windowMs / 1000);
-    const headers = {
-      "RateLimit-Policy": `"${options.name}";q=${policy.limit};w=${window}`,
-      RateLimit: `"${options.name}";r=${decision.remaining};t=${Math.ceil(decision.resetMs / 1000)}`,
-    };
-    if (!decision.allowed) {
-      c.var.audit.record("rate_limited", null, { limit: options.name, key });
-      const error = tooManyRequests(decision.retryAfterMs);
-      Object.assign(error.headers, headers);
-      throw error;
-    }
+    await ipRateLimit(c, options);
     await next();
-    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
   });
+}
+
+/**
+ * The check behind `rateLimit()`, for a handler that overlaps it with its own
+ * reads (refresh, login): start it first, and await it before the answer can
+ * depend on anything the limit protects. Allowed: the RateLimit headers are set
+ * on whatever the handler answers. Refused: throws 429 too_many_requests.
+ */
+export async function ipRateLimit(c: Context<AppEnv>, options: RateLimitOptions): Promise<void> {
+  const { config, limiter } = c.var.services;
+  const policy = { limit: options.limit(config), windowMs: config.rateLimits.windowMs };
+  const key = `${options.name}:ip:${limitSubject(clientIp(c))}`;
+  const decision = await limiter.consume(key, policy, Date.now());
+  const window = Math.ceil(policy.windowMs / 1000);
+  const headers = {
+    "RateLimit-Policy": `"${options.name}";q=${policy.limit};w=${window}`,
+    RateLimit: `"${options.name}";r=${decision.remaining};t=${Math.ceil(decision.resetMs / 1000)}`,
+  };
+  if (!decision.allowed) {
+    c.var.audit.record("rate_limited", null, { limit: options.name, key });
+    const error = tooManyRequests(decision.retryAfterMs);
+    Object.assign(error.headers, headers);
+    throw error;
+  }
+  for (const [name, value] of Object.entries(headers)) c.header(name, value);
 }

@@ -11,7 +11,7 @@ import type { AppEnv } from "../app-env";
 import { invalidToken } from "../errors";
 import { authenticate } from "../middleware/authenticate";
 import { readJson } from "../middleware/json-body";
-import { rateLimit } from "../middleware/rate-limit";
+import { ipRateLimit, rateLimit } from "../middleware/rate-limit";
 import { normalizeEmail } from "../services/email";
 import { tooManyRequests } from "../services/login";
 import { publicUser } from "../services/users";
@@ -68,7 +68,10 @@ export const authRoutes = new Hono<AppEnv>()
       return c.json({ user: publicUser(user) });
     },
   )
-  .post("/login", rateLimit({ name: "login", limit: (c) => c.rateLimits.perIp.login }), async (c) => {
+  .post("/login", async (c) => {
+    // The per-IP limit runs beside the account read and gates everything else (LoginService).
+    const gate = ipRateLimit(c, { name: "login", limit: (config) => config.rateLimits.perIp.login });
+    gate.catch(() => {}); // observed by login(); a bad body must not leave it unhandled
     const body = await readJson(c, loginBody);
     const { ip, userAgent, country } = c.var.meta;
     const request = {
@@ -78,6 +81,7 @@ export const authRoutes = new Hono<AppEnv>()
       ip,
       userAgent,
       country,
+      gate,
     };
     const now = Date.now();
     const background = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
@@ -85,12 +89,17 @@ export const authRoutes = new Hono<AppEnv>()
     const start = (user: UserRecord) => startSession(c, user, body.mode, { rememberMe: body.remember_me, now });
     return c.json(await c.var.services.login.login(request, c.var.audit, now, background, start));
   })
-  .post("/refresh", rateLimit({ name: "refresh", limit: (c) => c.rateLimits.perIp.refresh }), async (c) => {
+  .post("/refresh", async (c) => {
+    // The per-IP limit is checked beside the token reads, and answers wait for it
+    // (SessionService.refresh): no answer about a token comes past the limit.
+    const gate = ipRateLimit(c, { name: "refresh", limit: (config) => config.rateLimits.perIp.refresh });
+    gate.catch(() => {}); // observed by refresh(); a bad body must not leave it unhandled
     const { refresh_token } = await readJson(c, refreshBody);
     const now = Date.now();
     const onReuse = (event: { familyId: string; userId: string }) =>
       c.var.audit.record("refresh_token_reused", event.userId, { family_id: event.familyId }, now);
-    return c.json(await c.var.services.sessions.refresh(refresh_token, now, onReuse));
+    const background = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
+    return c.json(await c.var.services.sessions.refresh(refresh_token, now, { gate, onReuse, background }));
   })
   .post("/logout", authenticate(), async (c) => {
     const { refresh_token } = await readJson(c, logoutBody, { allowEmpty: true });

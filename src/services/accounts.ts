@@ -94,12 +94,18 @@ export class AccountService {
    * Checks email and password. Unknown email, wrong password and disabled account
    * cost the same PBKDF2 work and differ only in the internal `reason`, which
    * callers may audit but never send. Email verification is the caller's call.
+   * `found`: the account as `findLoginUser` read it, for callers that start that
+   * read early (beside their rate-limit check).
    */
-  async checkCredentials(rawEmail: string, rawPassword: string, now: number): Promise<CredentialCheck> {
-    const email = normalizeEmail(rawEmail);
+  async checkCredentials(
+    rawEmail: string,
+    rawPassword: string,
+    now: number,
+    found?: Promise<UserRecord | null>,
+  ): Promise<CredentialCheck> {
     const password = normalizeLoginPassword(rawPassword);
     const params = this.#settings.passwords;
-    const user = isValidEmail(email) ? await this.#users.findByEmail(email) : null;
+    const user = await (found ?? this.findLoginUser(rawEmail));
     const storedHash = user?.password_hash ?? unmatchableHash(params);
     // An over-long password is still run through PBKDF2 (as a fixed string) so
     // it cannot be told apart by timing; it can never match.
@@ -116,6 +122,12 @@ export class AccountService {
       }
     }
     return { ok: true, user };
+  }
+
+  /** The account a login names, if any: a read with no effect, safe to start early. */
+  async findLoginUser(rawEmail: string): Promise<UserRecord | null> {
+    const email = normalizeEmail(rawEmail);
+    return isValidEmail(email) ? this.#users.findByEmail(email) : null;
   }
 
   async #sendVerification(userId: string, email: string, pendingPasswordHash: string | null, now: number) {

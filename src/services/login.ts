@@ -1,6 +1,7 @@
 /**
  * @module services/login
  * Password login with its abuse protections, in the order they must run:
+ *  0. the per-IP limit (the caller's `gate`), beside the read of the account;
  *  1. reserve an attempt against the account's failure budget (per normalized
  *     email, counted whether or not the account exists, so a lock reveals nothing);
  *  2. demand a CAPTCHA once the account or the IP has failed often enough;
@@ -31,6 +32,8 @@ export interface LoginRequest {
   ip: string | null;
   userAgent: string | null;
   country: string | null;
+  /** Must allow the attempt before anything else (the per-IP rate limit); runs beside the account read. */
+  gate?: Promise<unknown>;
 }
 
 export interface LoginSettings {
@@ -81,6 +84,11 @@ export class LoginService {
     startSession: (user: UserRecord) => Promise<T>,
   ): Promise<T> {
     const { lockout, captcha } = this.#settings;
+    // The account is read beside the per-IP check (a read with no effect); nothing
+    // else happens, the account's budget included, until that check has passed.
+    const found = this.#accounts.findLoginUser(request.email);
+    found.catch(() => {}); // observed below; a refused gate must not leave it unhandled
+    await request.gate;
     const account = accountKey(request.email);
     const ip = ipFailureKey(request.ip);
     // Failed logins per IP only matter for the CAPTCHA; they never lock.
@@ -130,7 +138,7 @@ export class LoginService {
           );
         }
       }
-      const check = await this.#accounts.checkCredentials(request.email, request.password, now);
+      const check = await this.#accounts.checkCredentials(request.email, request.password, now, found);
       if (!check.ok) {
         await settle("failure");
         audit.record("login_failed", check.userId, { reason: check.reason }, now);

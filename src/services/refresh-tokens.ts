@@ -13,13 +13,14 @@
  *    reveals a live token.
  * A spent token presented within the grace window returns that same successor.
  * Presented later, it is treated as theft: the whole family is revoked.
+ * Token records live in KV; families are `sessions` rows in D1 (see FamilyState).
  */
 
 import { hmacSha256, sha256Hex } from "../crypto/digest";
 import { base64url, fromBase64url } from "../crypto/encoding";
 import { randomId, randomToken } from "../crypto/random";
 import { invalidGrant } from "../errors";
-import type { FamilyRecord, RefreshTokenRecord, RefreshTokenRepository } from "../storage/refresh-tokens";
+import type { RefreshTokenRecord, RefreshTokenRepository } from "../storage/refresh-tokens";
 
 const TOKEN_PREFIX = "elr_";
 const TOKEN_BYTES = 32; // 256 bits
@@ -41,16 +42,36 @@ export interface RotationResult extends IssuedRefreshToken {
   familyCreatedAt: number;
 }
 
-export interface RotationHooks<T> {
-  /** Reads what deciding needs (runs in parallel with the family read). */
-  load: (userId: string, familyId: string) => Promise<T>;
-  /** Decides whether the token's user may still refresh; throwing refuses without spending the token. */
-  authorize: (loaded: T, familyCreatedAt: number) => void;
-  /** Told about reuse after the grace window, so the caller can audit it. */
-  onReuse?: (event: ReuseEvent) => unknown;
+/**
+ * A family as its authority (the `sessions` row in D1) knows it. Families live
+ * in D1, not KV, because refresh reads D1 anyway (is the user still enabled,
+ * which roles go into the token), and there ending a family is strongly
+ * consistent: a logout or a reuse detection holds at every location at once,
+ * where a KV write could take a minute to be seen elsewhere.
+ */
+export interface FamilyState {
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
 }
 
-/** Reported by `rotate` through `onReuse`, so the caller can log and audit it. */
+export interface RotationHooks<T extends { family: FamilyState | null }> {
+  /** Reads the family and whatever else deciding needs (in parallel with the successor read). */
+  load: (userId: string, familyId: string) => Promise<T>;
+  /** Decides whether the token's user may still refresh; throwing refuses without spending the token. */
+  authorize: (loaded: T, family: FamilyState) => void;
+  /**
+   * Must allow the request before it gets any answer that depends on the token
+   * (e.g. the per-IP rate limit), so that guessing tokens meets the limit; it
+   * runs beside the reads, and a rejection refuses and spends nothing.
+   */
+  gate?: Promise<unknown>;
+  /** Ends the family after reuse past the grace window (and audits it); awaited before the refusal. */
+  revokeFamily: (event: ReuseEvent) => Promise<unknown>;
+}
+
+/** Reported by `rotate` through `revokeFamily`, so the caller can end the family, log and audit it. */
 export interface ReuseEvent {
   familyId: string;
   userId: string;
@@ -66,58 +87,75 @@ export class RefreshTokenService {
     this.#settings = settings;
   }
 
-  /** Starts a new family (a login) and returns its first token. */
-  async startFamily(userId: string, now: number): Promise<IssuedRefreshToken> {
+  /**
+   * Starts a new family (a login) and returns its first token. The family
+   * itself is the caller's to record (its `sessions` row), before the token is
+   * handed out: a token whose family is unknown is refused.
+   */
+  async startFamily(userId: string, now: number): Promise<IssuedRefreshToken & { expiresAt: number }> {
     const familyId = randomId();
-    const family: FamilyRecord = {
-      user_id: userId,
-      created_at: now,
-      expires_at: now + this.#settings.maxAgeSeconds * 1000,
-    };
+    const familyExpiresAt = now + this.#settings.maxAgeSeconds * 1000;
     const token = TOKEN_PREFIX + randomToken(TOKEN_BYTES);
-    await Promise.all([
-      this.#store.putFamily(familyId, family, now),
-      this.#storeToken(token, familyId, userId, family.expires_at, now),
-    ]);
-    return { token, familyId, userId };
+    await this.#storeToken(token, familyId, userId, familyExpiresAt, now);
+    return { token, familyId, userId, expiresAt: familyExpiresAt };
   }
 
   /**
    * Spends `token` and returns its successor. Throws invalid_grant for unknown,
-   * expired or revoked tokens, and for reuse after the grace window (after
-   * revoking the family and calling `onReuse`).
+   * expired or revoked tokens and families, and for reuse after the grace
+   * window (after `revokeFamily`).
    *
    * `authorize` runs after the token checks and before anything is written: if
    * it throws (user disabled, logged out everywhere), the token is not spent.
    */
-  async rotate<T>(token: string, now: number, hooks: RotationHooks<T>): Promise<RotationResult & { authorized: T }> {
+  async rotate<T extends { family: FamilyState | null }>(
+    token: string,
+    now: number,
+    hooks: RotationHooks<T>,
+  ): Promise<RotationResult & { authorized: T }> {
+    // Handled here so that a rejection is never left unobserved on an early exit;
+    // every answer below waits for it.
+    const gate = (hooks.gate ?? Promise.resolve()).then(
+      () => null,
+      (error: unknown) => ({ error }),
+    );
+    const passGate = async () => {
+      const refused = await gate;
+      if (refused) throw refused.error;
+    };
     if (!token.startsWith(TOKEN_PREFIX) || !fromBase64url(token.slice(TOKEN_PREFIX.length))) {
+      await passGate();
       throw invalidGrant("the refresh token is invalid");
     }
     const tokenHash = await sha256Hex(token);
     const record = await this.#store.getToken(tokenHash, now);
-    if (!record) throw invalidGrant("the refresh token is invalid or expired");
+    if (!record) {
+      await passGate();
+      throw invalidGrant("the refresh token is invalid or expired");
+    }
     const successor = await deriveSuccessor(token, record.seed);
     const successorHash = await sha256Hex(successor);
 
     // Everything else we need is independent: read it in parallel (the hot path).
-    const [family, loaded, existingSuccessor] = await Promise.all([
-      this.#store.getFamily(record.family_id, now),
+    const [loaded, existingSuccessor] = await Promise.all([
       hooks.load(record.user_id, record.family_id),
       this.#store.getToken(successorHash, now),
+      passGate(),
     ]);
-    if (!family || family.revoked_at !== undefined) throw invalidGrant("the refresh token has been revoked");
+    const family = loaded.family;
+    if (!family || family.user_id !== record.user_id || family.revoked_at !== null || family.expires_at <= now) {
+      throw invalidGrant("the refresh token has been revoked");
+    }
 
     if (record.spent_at !== undefined && now - record.spent_at > this.#settings.reuseGraceSeconds * 1000) {
       // A spent token is back after the window: either the client is replaying an
       // old token or someone else holds a copy. We cannot tell which holder is
       // legitimate, so nobody keeps the family.
-      await this.revokeFamily(record.family_id, record.user_id, now);
-      await hooks.onReuse?.({ familyId: record.family_id, userId: record.user_id, spentAt: record.spent_at });
+      await hooks.revokeFamily({ familyId: record.family_id, userId: record.user_id, spentAt: record.spent_at });
       throw invalidGrant("the refresh token has already been used");
     }
     // May the user still refresh? Decided before anything is written: a refusal spends nothing.
-    hooks.authorize(loaded, family.created_at);
+    hooks.authorize(loaded, family);
 
     // Record the successor (unless it exists) and mark this token spent. An
     // exchange that raced us (or read a stale copy at another location) derives
@@ -139,13 +177,6 @@ export class RefreshTokenService {
       familyCreatedAt: family.created_at,
     };
     return { ...result, authorized: loaded };
-  }
-
-  /** Ends a family of `ownerId`'s: every token in it stops working. Someone else's family is left alone. */
-  async revokeFamily(familyId: string, ownerId: string, now: number): Promise<void> {
-    const family = await this.#store.getFamily(familyId, now);
-    if (!family || family.user_id !== ownerId || family.revoked_at !== undefined) return;
-    await this.#store.putFamily(familyId, { ...family, revoked_at: now }, now);
   }
 
   /** The family a presented token belongs to, if the token is known (spent or not). */

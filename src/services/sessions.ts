@@ -7,7 +7,7 @@
 import { invalidGrant } from "../errors";
 import type { RevocationStore } from "../storage/revocation";
 import type { Grants, RoleStore } from "../storage/roles";
-import type { SessionStore } from "../storage/sessions";
+import type { RefreshSnapshot, SessionStore } from "../storage/sessions";
 import type { UserRecord, UserStore } from "../storage/users";
 import {
   type AccessTokenClaims,
@@ -15,7 +15,7 @@ import {
   CLOCK_SKEW_SECONDS,
   issueAccessToken,
 } from "./access-tokens";
-import type { RefreshTokenService, ReuseEvent } from "./refresh-tokens";
+import type { FamilyState, RefreshTokenService, ReuseEvent } from "./refresh-tokens";
 import type { SigningKeys } from "./signing-keys";
 import { type PublicUser, publicUser } from "./users";
 
@@ -37,6 +37,18 @@ export interface ClientInfo {
 }
 
 const NO_CLIENT: ClientInfo = { ip: null, userAgent: null };
+
+/** How stale a refresh family's `last_seen_at` may get (as for cookie sessions). */
+const LAST_SEEN_INTERVAL_MS = 60_000;
+
+export interface RefreshOptions {
+  /** Must allow the request before it is answered (the per-IP rate limit); runs beside the reads. */
+  gate?: Promise<unknown>;
+  /** Told about reuse after the grace window (the family is already ended), so the caller can audit it. */
+  onReuse?: (event: ReuseEvent) => void;
+  /** Takes work that need not delay the answer (ctx.waitUntil); without it, that work is awaited. */
+  background?: (work: Promise<unknown>) => void;
+}
 
 export class SessionService {
   readonly #users: UserStore;
@@ -71,28 +83,22 @@ export class SessionService {
 
   /** A new session (refresh family) for a user who just proved who they are. */
   async start(user: UserRecord, now: number, client: ClientInfo = NO_CLIENT): Promise<TokenResponse> {
-    // The family (KV) and the roles (D1) are independent: fetch them together.
-    const [refresh, grants] = await Promise.all([
-      this.#refreshTokens.startFamily(user.id, now),
-      this.#roles.grantsFor(user.id),
-    ]);
-    // Indexed in D1 so the owner can list and revoke it (the family itself lives in KV).
-    const [response] = await Promise.all([
-      this.#respond(user, refresh.token, refresh.familyId, now, grants),
-      this.#index.insert({
-        id: refresh.familyId,
-        userId: user.id,
-        kind: "refresh",
-        tokenHash: null,
-        now,
-        // A refresh token unused for its lifetime is dead: so is its listing.
-        idleTimeoutMs: this.#familyIdleMs,
-        expiresAt: now + this.#familyMaxAgeMs,
-        ip: client.ip,
-        userAgent: client.userAgent,
-      }),
-    ]);
-    return response;
+    const refresh = await this.#refreshTokens.startFamily(user.id, now);
+    // The family's row is its authority (revocation, expiry, listing): it must
+    // exist before the token is handed out. One D1 batch also reads the grants.
+    const grants = await this.#index.insertWithGrants({
+      id: refresh.familyId,
+      userId: user.id,
+      kind: "refresh",
+      tokenHash: null,
+      now,
+      // A refresh token unused for its lifetime is dead: so is its family.
+      idleTimeoutMs: this.#familyIdleMs,
+      expiresAt: refresh.expiresAt,
+      ip: client.ip,
+      userAgent: client.userAgent,
+    });
+    return this.#respond(user, refresh.token, refresh.familyId, now, grants);
   }
 
   /** A short-lived access token for an existing session (a cookie session's `sid`), with no refresh token. */
@@ -115,37 +121,48 @@ export class SessionService {
     return { access_token: access.token, token_type: "Bearer", expires_in: access.expiresIn };
   }
 
-  async refresh(refreshToken: string, now: number, onReuse?: (event: ReuseEvent) => void): Promise<TokenResponse> {
+  /**
+   * Rotates a refresh token. `gate` (the per-IP rate limit) runs beside the
+   * reads and must allow the request before it is answered; `background` takes
+   * work that need not delay the answer (ctx.waitUntil).
+   */
+  async refresh(refreshToken: string, now: number, options: RefreshOptions = {}): Promise<TokenResponse> {
     // One D1 round trip (a batch: one consistent snapshot, so a role change cannot
     // land between the user row and the roles).
     const load = (userId: string, familyId: string) => this.#index.refreshSnapshot(userId, familyId);
-    const authorize = (found: Awaited<ReturnType<typeof load>>, familyCreatedAt: number) => {
+    const authorize = (found: RefreshSnapshot, family: FamilyState) => {
       // D1 is the strongly consistent authority for "is this user still allowed":
-      // disabled accounts, families older than a logout-all and families revoked
-      // by logout or DELETE /auth/sessions are refused here at once, everywhere
-      // (KV's copy of the revocation may take a minute to reach other locations),
-      // before the token is spent.
-      const user = found?.user;
-      if (!user || user.disabled_at !== null || familyCreatedAt < user.tokens_not_before || found.sessionRevoked) {
+      // disabled accounts and families older than a logout-all are refused here
+      // at once, everywhere, before the token is spent.
+      const user = found.user;
+      if (!user || user.disabled_at !== null || family.created_at < user.tokens_not_before) {
         throw invalidGrant("the refresh token has been revoked");
       }
     };
-    // The family is dead; so are the access tokens it issued, and its listing.
-    const reused = (event: ReuseEvent) =>
-      Promise.all([
-        this.#revocation.revokeSession(event.familyId, this.#accessTokenHorizon(now), now),
+    // The family is dead; so are the access tokens it issued.
+    const revokeFamily = async (event: ReuseEvent) => {
+      await Promise.all([
         this.#index.revoke(event.familyId, now),
-      ])
-        .catch(() => {})
-        .then(() => onReuse?.(event));
-    const rotated = await this.#refreshTokens.rotate(refreshToken, now, { load, authorize, onReuse: reused });
-    const snapshot = rotated.authorized;
-    if (!snapshot) throw invalidGrant("the refresh token has been revoked");
-    const [response] = await Promise.all([
-      this.#respond(snapshot.user, rotated.token, rotated.familyId, now, snapshot.grants),
-      this.#index.touch(rotated.familyId, now),
-    ]);
-    return response;
+        this.#revocation.revokeSession(event.familyId, this.#accessTokenHorizon(now), now).catch(() => {}),
+      ]);
+      options.onReuse?.(event);
+    };
+    const rotated = await this.#refreshTokens.rotate(refreshToken, now, {
+      load,
+      authorize,
+      revokeFamily,
+      gate: options.gate,
+    });
+    const { user, family, grants } = rotated.authorized;
+    if (!user || !family) throw invalidGrant("the refresh token has been revoked");
+    // Last use, for the owner's session list: at most once a minute, and never
+    // on the response path (the refresh decision does not depend on it).
+    if (now - family.last_seen_at >= LAST_SEEN_INTERVAL_MS) {
+      const touch = this.#index.touch(rotated.familyId, now);
+      if (options.background) options.background(touch);
+      else await touch;
+    }
+    return this.#respond(user, rotated.token, rotated.familyId, now, grants);
   }
 
   /** Ends the session of `claims` (and of `refreshToken`, if it is the same user's) and revokes the access token. */
@@ -159,8 +176,7 @@ export class SessionService {
       if (owner && owner.userId === claims.sub) families.add(owner.familyId);
     }
     await Promise.all([
-      ...[...families].map((familyId) => this.#refreshTokens.revokeFamily(familyId, claims.sub, now)),
-      ...[...families].map((familyId) => this.#index.revoke(familyId, now)),
+      ...[...families].map((familyId) => this.#index.revokeOwned(familyId, claims.sub, now)),
       ...(claims.sid ? [this.#revocation.revokeSession(claims.sid, this.#accessTokenHorizon(now), now)] : []),
       // Kept past `exp` by the verifiers' clock tolerance: they still accept the token that long.
       this.#revocation.revokeJti(claims.jti, (claims.exp + CLOCK_SKEW_SECONDS) * 1000, now),
@@ -195,9 +211,8 @@ export class SessionService {
   /** Ends one refresh family of the user's (DELETE /auth/sessions/{id}) and every access token it issued. */
   async revokeFamily(familyId: string, userId: string, now: number): Promise<void> {
     await Promise.all([
-      this.#refreshTokens.revokeFamily(familyId, userId, now),
+      this.#index.revokeOwned(familyId, userId, now),
       this.#revocation.revokeSession(familyId, this.#accessTokenHorizon(now), now),
-      this.#index.revoke(familyId, now),
     ]);
   }
 

@@ -1,9 +1,9 @@
 /**
  * @module storage/refresh-tokens
- * KV layout of refresh tokens and their families (see docs/storage.md):
+ * KV layout of refresh tokens (see docs/storage.md):
  *   refresh:<sha256 hex of token>  -> RefreshTokenRecord   TTL: token's remaining life
- *   family:<family id>             -> FamilyRecord         TTL: family's absolute cap
- * The token itself is never stored, only its SHA-256.
+ * The token itself is never stored, only its SHA-256. A token's family (one per
+ * login) is its `sessions` row in D1, not a KV record: see services/refresh-tokens.
  */
 import { type ExpiringRecord, KvRecords } from "./kv-records";
 
@@ -17,13 +17,6 @@ export interface RefreshTokenRecord extends ExpiringRecord {
   spent_at?: number;
 }
 
-export interface FamilyRecord extends ExpiringRecord {
-  user_id: string;
-  /** When the login that started this family happened; compared with the user's not-before marker. */
-  created_at: number;
-  revoked_at?: number;
-}
-
 /**
  * What the refresh-token service needs from storage. KV implements it today;
  * a Durable Object per family could implement it tomorrow for strict
@@ -33,8 +26,6 @@ export interface FamilyRecord extends ExpiringRecord {
 export interface RefreshTokenRepository {
   getToken(tokenHash: string, now: number): Promise<RefreshTokenRecord | null>;
   putToken(tokenHash: string, record: RefreshTokenRecord, now: number): Promise<void>;
-  getFamily(familyId: string, now: number): Promise<FamilyRecord | null>;
-  putFamily(familyId: string, record: FamilyRecord, now: number): Promise<void>;
 }
 
 export class RefreshTokenStore implements RefreshTokenRepository {
@@ -50,13 +41,5 @@ export class RefreshTokenStore implements RefreshTokenRepository {
 
   putToken(tokenHash: string, record: RefreshTokenRecord, now: number): Promise<void> {
     return this.#records.put(`refresh:${tokenHash}`, record, now);
-  }
-
-  getFamily(familyId: string, now: number): Promise<FamilyRecord | null> {
-    return this.#records.get<FamilyRecord>(`family:${familyId}`, now);
-  }
-
-  putFamily(familyId: string, record: FamilyRecord, now: number): Promise<void> {
-    return this.#records.put(`family:${familyId}`, record, now);
   }
 }

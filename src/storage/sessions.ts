@@ -1,7 +1,7 @@
 /**
  * @module storage/sessions
- * D1 access to `sessions`: cookie sessions (authoritative here) and the index of
- * refresh-token families (authoritative in KV; indexed here for listing).
+ * D1 access to `sessions`: cookie sessions and refresh-token families, both
+ * authoritative here (the refresh tokens themselves live in KV).
  */
 
 import { collect, type Grants, RoleStore } from "./roles";
@@ -30,6 +30,21 @@ export interface CookieSessionRow extends SessionRow {
   disabled_at: number | null;
 }
 
+/** A refresh family as its `sessions` row records it. */
+export interface FamilyRow {
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  last_seen_at: number;
+}
+
+export interface RefreshSnapshot {
+  user: UserRecord | null;
+  family: FamilyRow | null;
+  grants: Grants;
+}
+
 export interface NewSession {
   id: string;
   userId: string;
@@ -51,7 +66,24 @@ export class SessionStore {
   }
 
   async insert(session: NewSession): Promise<void> {
-    await this.#db
+    await this.#insertStatement(session).run();
+  }
+
+  /**
+   * Records a new refresh family and reads its user's grants, in one batch (one
+   * round trip on the login path): the access token issued with the family
+   * carries the grants.
+   */
+  async insertWithGrants(session: NewSession): Promise<Grants> {
+    const [, grantRows] = await this.#db.batch([
+      this.#insertStatement(session),
+      RoleStore.grantsStatement(this.#db, session.userId),
+    ]);
+    return collect((grantRows?.results ?? []) as { role: string; permission: string | null }[]);
+  }
+
+  #insertStatement(session: NewSession): D1PreparedStatement {
+    return this.#db
       .prepare(
         `INSERT INTO sessions (id, user_id, kind, token_hash, created_at, last_seen_at, idle_timeout_ms, remember_me, expires_at, ip, user_agent)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -68,8 +100,7 @@ export class SessionStore {
         session.expiresAt,
         session.ip,
         session.userAgent?.slice(0, 512) ?? null,
-      )
-      .run();
+      );
   }
 
   findCookieSession(tokenHash: string): Promise<CookieSessionRow | null> {
@@ -84,28 +115,26 @@ export class SessionStore {
 
   /**
    * What a refresh needs from D1, in one batch (one round trip, one consistent
-   * snapshot): the user, whether the family's session row is revoked, and the
-   * user's grants. A family with no row (older than the sessions table) counts
-   * as not revoked.
+   * snapshot): the user, the family (its `refresh` row: the family's authority),
+   * and the user's grants. No row, no family: the refresh is refused.
    */
-  async refreshSnapshot(
-    userId: string,
-    familyId: string,
-  ): Promise<{ user: UserRecord; sessionRevoked: boolean; grants: Grants } | null> {
-    const [userRows, grantRows] = await this.#db.batch([
+  async refreshSnapshot(userId: string, familyId: string): Promise<RefreshSnapshot> {
+    const [userRows, familyRows, grantRows] = await this.#db.batch([
+      this.#db.prepare("SELECT * FROM users WHERE id = ?").bind(userId),
       this.#db
         .prepare(
-          `SELECT u.*, (SELECT revoked_at FROM sessions WHERE id = ?1 AND user_id = ?2) AS session_revoked_at
-           FROM users u WHERE u.id = ?2`,
+          `SELECT user_id, created_at, expires_at, revoked_at, last_seen_at FROM sessions
+           WHERE id = ? AND kind = 'refresh'`,
         )
-        .bind(familyId, userId),
+        .bind(familyId),
       RoleStore.grantsStatement(this.#db, userId),
     ]);
-    const row = userRows?.results[0] as (UserRecord & { session_revoked_at: number | null }) | undefined;
-    if (!row) return null;
-    const { session_revoked_at, ...user } = row;
     const grants = collect((grantRows?.results ?? []) as { role: string; permission: string | null }[]);
-    return { user, sessionRevoked: session_revoked_at !== null, grants };
+    return {
+      user: (userRows?.results[0] as UserRecord | undefined) ?? null,
+      family: (familyRows?.results[0] as FamilyRow | undefined) ?? null,
+      grants,
+    };
   }
 
   async touch(id: string, now: number): Promise<void> {
@@ -137,6 +166,14 @@ export class SessionStore {
 
   async revoke(id: string, now: number): Promise<void> {
     await this.#db.prepare("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?").bind(now, id).run();
+  }
+
+  /** Revokes one of `userId`'s sessions; someone else's is left alone. */
+  async revokeOwned(id: string, userId: string, now: number): Promise<void> {
+    await this.#db
+      .prepare("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND user_id = ?")
+      .bind(now, id, userId)
+      .run();
   }
 
   /** Deletes old rows: revoked or ended more than `before`. */
