@@ -21,10 +21,10 @@ function families() {
       if (row) row.revoked_at ??= Date.now();
     },
   };
-  const start = async (service: RefreshTokenService, userId: string, now: number) => {
-    const issued = await service.startFamily(userId, now);
-    rows.set(issued.familyId, { user_id: userId, created_at: now, expires_at: issued.expiresAt, revoked_at: null });
-    return issued;
+  const start = async (service: RefreshTokenService, userId: string, now: number, maxAgeMs = 7_200_000) => {
+    const family = { familyId: crypto.randomUUID(), userId, expiresAt: now + maxAgeMs };
+    rows.set(family.familyId, { user_id: userId, created_at: now, expires_at: family.expiresAt, revoked_at: null });
+    return { token: await service.startFamily(family, now), ...family };
   };
   return { hooks, start, reuses };
 }
@@ -93,7 +93,6 @@ describe("POST /auth/refresh", () => {
   it("revokes the family on reuse after the grace window, with an injected clock", async () => {
     const service = new RefreshTokenService(new RefreshTokenStore(env.TOKENS), {
       ttlSeconds: 3600,
-      maxAgeSeconds: 7200,
       reuseGraceSeconds: 10,
     });
     const { hooks, start, reuses } = families();
@@ -111,12 +110,11 @@ describe("POST /auth/refresh", () => {
   it("refuses a token past its expiry even while KV still holds it", async () => {
     const service = new RefreshTokenService(new RefreshTokenStore(env.TOKENS), {
       ttlSeconds: 60,
-      maxAgeSeconds: 120,
       reuseGraceSeconds: 10,
     });
     const { hooks, start } = families();
     const t0 = Date.now();
-    const { token } = await start(service, "user-expiry", t0);
+    const { token } = await start(service, "user-expiry", t0, 120_000);
     await expect(service.rotate(token, t0 + 60_001, hooks)).rejects.toMatchObject({ code: "invalid_grant" });
     const a = await service.rotate(token, t0 + 50_000, hooks);
     const b = await service.rotate(a.token, t0 + 100_000, hooks);
@@ -136,36 +134,48 @@ describe("POST /auth/refresh", () => {
     const session = await newSession();
     await env.DB.prepare("UPDATE users SET disabled_at = ? WHERE id = ?").bind(Date.now(), session.user.id).run();
     await expectError(await refresh(session.refresh_token), 400, "invalid_grant");
-    const stored = await new RefreshTokenStore(env.TOKENS).getToken(await sha256Hex(session.refresh_token), Date.now());
-    expect(stored?.spent_at).toBeUndefined();
+    expect(await spentAt(session.refresh_token)).toBeNull();
     // Re-enabled, the same token works: the refusal changed nothing.
     await env.DB.prepare("UPDATE users SET disabled_at = NULL WHERE id = ?").bind(session.user.id).run();
     await refreshOk(session.refresh_token);
   });
 
-  it("cannot be forked by an exchange that read a stale (unspent) copy of a token", async () => {
+  it("cannot be forked, nor a spent token made live again, by an exchange at a location with a stale view", async () => {
     const store = new RefreshTokenStore(env.TOKENS);
-    const settings = { ttlSeconds: 3600, maxAgeSeconds: 7200, reuseGraceSeconds: 10 };
+    const settings = { ttlSeconds: 3600, reuseGraceSeconds: 10 };
     const service = new RefreshTokenService(store, settings);
     const { hooks, start } = families();
     const t0 = Date.now();
     const { token } = await start(service, "user-stale", t0);
-    const staleCopy = await store.getToken(await sha256Hex(token), t0);
     const s1 = await service.rotate(token, t0, hooks);
     const s2 = await service.rotate(s1.token, t0 + 1000, hooks);
-    // Another location, its KV view still from before the first exchange, exchanges the token again.
+    // Another location, whose KV view does not have s1's record yet, exchanges the token again.
+    const s1Hash = await sha256Hex(s1.token);
     const stale = new RefreshTokenService(
       {
-        getToken: async (hash, now) => (hash === (await sha256Hex(token)) ? staleCopy : store.getToken(hash, now)),
+        getToken: async (hash, now) => (hash === s1Hash ? null : store.getToken(hash, now)),
         putToken: (hash, record, now) => store.putToken(hash, record, now),
       },
       settings,
     );
     const replayed = await stale.rotate(token, t0 + 2000, hooks);
     expect(replayed.token).toBe(s1.token);
-    // s1 is still spent (not reset by the stale writer), and its successor is still s2: one chain.
+    // s1 is still spent (its successor's record says so, and nobody rewrote that), and its successor is still s2.
+    expect((await service.inspect(s1.token, t0 + 5000))?.spentAt).toBe(t0 + 1000);
     expect((await service.rotate(s1.token, t0 + 5000, hooks)).token).toBe(s2.token);
     await expect(service.rotate(s1.token, t0 + 20_000, hooks)).rejects.toMatchObject({ code: "invalid_grant" });
+  });
+
+  it("spends a token by writing its successor's record only: the presented token's record never changes", async () => {
+    const session = await newSession();
+    const store = new RefreshTokenStore(env.TOKENS);
+    const before = await store.getToken(await sha256Hex(session.refresh_token), Date.now());
+    expect(await spentAt(session.refresh_token)).toBeNull();
+    const next = await refreshOk(session.refresh_token);
+    expect(await store.getToken(await sha256Hex(session.refresh_token), Date.now())).toEqual(before);
+    const successor = await store.getToken(await sha256Hex(next.refresh_token), Date.now());
+    expect(await spentAt(session.refresh_token)).toBe(successor?.issued_at);
+    expect(await spentAt(next.refresh_token)).toBeNull();
   });
 
   it("does not accept an access token as a refresh token", async () => {
@@ -182,8 +192,7 @@ describe("POST /auth/refresh", () => {
     expect(row?.kind).toBe("refresh");
     await env.DB.prepare("DELETE FROM sessions WHERE id = ?").bind(familyId).run();
     await expectError(await refresh(session.refresh_token), 400, "invalid_grant");
-    const stored = await new RefreshTokenStore(env.TOKENS).getToken(await sha256Hex(session.refresh_token), Date.now());
-    expect(stored?.spent_at).toBeUndefined();
+    expect(await spentAt(session.refresh_token)).toBeNull();
   });
 
   it("over the per-IP limit answers 429 before anything about the token, and spends nothing", async () => {
@@ -198,8 +207,7 @@ describe("POST /auth/refresh", () => {
     await expectError(valid, 429, "too_many_requests");
     expect(valid.headers.get("Retry-After")).toMatch(/^\d+$/);
     await expectError(await call(`elr_${"C".repeat(43)}`), 429, "too_many_requests");
-    const stored = await new RefreshTokenStore(env.TOKENS).getToken(await sha256Hex(session.refresh_token), Date.now());
-    expect(stored?.spent_at).toBeUndefined();
+    expect(await spentAt(session.refresh_token)).toBeNull();
     // From another address the token still works.
     await refreshOk(session.refresh_token);
   });
@@ -256,4 +264,13 @@ describe("POST /auth/refresh", () => {
 
 async function familyIdOf(refreshToken: string): Promise<string | undefined> {
   return (await new RefreshTokenStore(env.TOKENS).getToken(await sha256Hex(refreshToken), Date.now()))?.family_id;
+}
+
+/** When the token was spent (null: not yet), as the service sees it. */
+async function spentAt(refreshToken: string): Promise<number | null | undefined> {
+  const service = new RefreshTokenService(new RefreshTokenStore(env.TOKENS), {
+    ttlSeconds: 3600,
+    reuseGraceSeconds: 10,
+  });
+  return (await service.inspect(refreshToken, Date.now()))?.spentAt;
 }

@@ -169,8 +169,7 @@ export class LoginService {
   async #noticeDevice(userId: string, email: string, request: LoginRequest, audit: AuditLog, now: number) {
     const device = deviceLabel(request.userAgent, request.country);
     try {
-      const hadDevices = (await this.#devices.countDevices(userId)) > 0;
-      const isNew = await this.#devices.rememberDevice(userId, device, now);
+      const { isNew, hadDevices } = await this.#devices.recordDevice(userId, device, now);
       if (isNew && hadDevices) {
         audit.record("new_device_login", userId, { device }, now);
         await this.#mailer.send(newDeviceMail(email, this.#settings.publicUrl, device, request.ip, now));

@@ -11,6 +11,10 @@
  *  - computing it needs both T (only the client has it; we keep SHA-256(T)) and
  *    s (only KV has it), so neither a KV leak nor a stolen spent token alone
  *    reveals a live token.
+ * A token is spent exactly when its successor's record exists, and was spent
+ * when that record was issued: so an exchange writes one KV record (the
+ * successor) and never rewrites the presented token's, and no writer — a
+ * racing tab, a location with a stale view — can reset a token to unspent.
  * A spent token presented within the grace window returns that same successor.
  * Presented later, it is treated as theft: the whole family is revoked.
  * Token records live in KV; families are `sessions` rows in D1 (see FamilyState).
@@ -18,7 +22,7 @@
 
 import { hmacSha256, sha256Hex } from "../crypto/digest";
 import { base64url, fromBase64url } from "../crypto/encoding";
-import { randomId, randomToken } from "../crypto/random";
+import { randomToken } from "../crypto/random";
 import { invalidGrant } from "../errors";
 import type { RefreshTokenRecord, RefreshTokenRepository } from "../storage/refresh-tokens";
 
@@ -26,9 +30,16 @@ const TOKEN_PREFIX = "elr_";
 const TOKEN_BYTES = 32; // 256 bits
 
 export interface RefreshSettings {
+  /** Sliding lifetime of one token; the family's own cap (its row's `expires_at`) still bounds it. */
   ttlSeconds: number;
-  maxAgeSeconds: number;
   reuseGraceSeconds: number;
+}
+
+export interface NewFamily {
+  familyId: string;
+  userId: string;
+  /** The family's absolute cap (epoch ms): no token of it outlives this. */
+  expiresAt: number;
 }
 
 export interface IssuedRefreshToken {
@@ -88,16 +99,14 @@ export class RefreshTokenService {
   }
 
   /**
-   * Starts a new family (a login) and returns its first token. The family
-   * itself is the caller's to record (its `sessions` row), before the token is
-   * handed out: a token whose family is unknown is refused.
+   * Issues the first token of a new family (a login). The family itself is the
+   * caller's to record (its `sessions` row, written beside this): a token whose
+   * family is unknown is refused.
    */
-  async startFamily(userId: string, now: number): Promise<IssuedRefreshToken & { expiresAt: number }> {
-    const familyId = randomId();
-    const familyExpiresAt = now + this.#settings.maxAgeSeconds * 1000;
+  async startFamily(family: NewFamily, now: number): Promise<string> {
     const token = TOKEN_PREFIX + randomToken(TOKEN_BYTES);
-    await this.#storeToken(token, familyId, userId, familyExpiresAt, now);
-    return { token, familyId, userId, expiresAt: familyExpiresAt };
+    await this.#storeToken(token, family.familyId, family.userId, family.expiresAt, now);
+    return token;
   }
 
   /**
@@ -147,29 +156,27 @@ export class RefreshTokenService {
       throw invalidGrant("the refresh token has been revoked");
     }
 
-    if (record.spent_at !== undefined && now - record.spent_at > this.#settings.reuseGraceSeconds * 1000) {
+    // The successor's record is the spent mark: the token was spent when it was issued.
+    const spentAt = existingSuccessor?.issued_at;
+    if (spentAt !== undefined && now - spentAt > this.#settings.reuseGraceSeconds * 1000) {
       // A spent token is back after the window: either the client is replaying an
       // old token or someone else holds a copy. We cannot tell which holder is
       // legitimate, so nobody keeps the family.
-      await hooks.revokeFamily({ familyId: record.family_id, userId: record.user_id, spentAt: record.spent_at });
+      await hooks.revokeFamily({ familyId: record.family_id, userId: record.user_id, spentAt });
       throw invalidGrant("the refresh token has already been used");
     }
     // May the user still refresh? Decided before anything is written: a refusal spends nothing.
     hooks.authorize(loaded, family);
 
-    // Record the successor (unless it exists) and mark this token spent. An
-    // exchange that raced us (or read a stale copy at another location) derives
-    // the very same successor and the very same successor record, so the family
-    // cannot fork into two live chains; an existing successor record is left
-    // alone, so its own spent state is never reset here. The two writes go in
-    // parallel: if one fails, a retry within the grace window writes the
-    // missing successor (it is read on every exchange).
-    await Promise.all([
-      existingSuccessor
-        ? null
-        : this.#store.putToken(successorHash, await this.#successorRecord(record, family.expires_at, now), now),
-      record.spent_at === undefined ? this.#store.putToken(tokenHash, { ...record, spent_at: now }, now) : null,
-    ]);
+    // Spend the token by recording its successor, unless that is done already
+    // (a replay within the grace window). An exchange that raced us (or read a
+    // stale view at another location) derives the very same successor and the
+    // very same record, so the family cannot fork into two live chains; and as
+    // the successor's own spent state is its successor's record, rewriting it
+    // never makes a spent successor live again.
+    if (!existingSuccessor) {
+      await this.#store.putToken(successorHash, await this.#successorRecord(record, family.expires_at, now), now);
+    }
     const result = {
       token: successor,
       familyId: record.family_id,
@@ -177,6 +184,21 @@ export class RefreshTokenService {
       familyCreatedAt: family.created_at,
     };
     return { ...result, authorized: loaded };
+  }
+
+  /**
+   * What is known about a presented token without exchanging it: its family,
+   * and whether (and when) it was spent. Null for an unknown or expired token.
+   */
+  async inspect(
+    token: string,
+    now: number,
+  ): Promise<{ familyId: string; userId: string; spentAt: number | null } | null> {
+    if (!token.startsWith(TOKEN_PREFIX)) return null;
+    const record = await this.#store.getToken(await sha256Hex(token), now);
+    if (!record) return null;
+    const successor = await this.#store.getToken(await sha256Hex(await deriveSuccessor(token, record.seed)), now);
+    return { familyId: record.family_id, userId: record.user_id, spentAt: successor?.issued_at ?? null };
   }
 
   /** The family a presented token belongs to, if the token is known (spent or not). */

@@ -4,6 +4,7 @@
  * handles refresh, logout and logout-all. A "session" here is a refresh-token
  * family; its id travels in access tokens as the `sid` claim so logout can end it.
  */
+import { randomId } from "../crypto/random";
 import { invalidGrant } from "../errors";
 import type { RevocationStore } from "../storage/revocation";
 import type { Grants, RoleStore } from "../storage/roles";
@@ -83,22 +84,26 @@ export class SessionService {
 
   /** A new session (refresh family) for a user who just proved who they are. */
   async start(user: UserRecord, now: number, client: ClientInfo = NO_CLIENT): Promise<TokenResponse> {
-    const refresh = await this.#refreshTokens.startFamily(user.id, now);
-    // The family's row is its authority (revocation, expiry, listing): it must
-    // exist before the token is handed out. One D1 batch also reads the grants.
-    const grants = await this.#index.insertWithGrants({
-      id: refresh.familyId,
-      userId: user.id,
-      kind: "refresh",
-      tokenHash: null,
-      now,
-      // A refresh token unused for its lifetime is dead: so is its family.
-      idleTimeoutMs: this.#familyIdleMs,
-      expiresAt: refresh.expiresAt,
-      ip: client.ip,
-      userAgent: client.userAgent,
-    });
-    return this.#respond(user, refresh.token, refresh.familyId, now, grants);
+    const family = { familyId: randomId(), userId: user.id, expiresAt: now + this.#familyMaxAgeMs };
+    // The family's row is its authority (revocation, expiry, listing); a token
+    // whose row is missing is refused, so writing both in parallel is safe. The
+    // same D1 batch reads the grants for the access token.
+    const [refreshToken, grants] = await Promise.all([
+      this.#refreshTokens.startFamily(family, now),
+      this.#index.insertWithGrants({
+        id: family.familyId,
+        userId: user.id,
+        kind: "refresh",
+        tokenHash: null,
+        now,
+        // A refresh token unused for its lifetime is dead: so is its family.
+        idleTimeoutMs: this.#familyIdleMs,
+        expiresAt: family.expiresAt,
+        ip: client.ip,
+        userAgent: client.userAgent,
+      }),
+    ]);
+    return this.#respond(user, refreshToken, family.familyId, now, grants);
   }
 
   /** A short-lived access token for an existing session (a cookie session's `sid`), with no refresh token. */

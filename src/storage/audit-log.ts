@@ -78,28 +78,24 @@ export class AuditLogStore {
     return result.meta.changes;
   }
 
-  /** Records a device for a user; true when it had not been seen before. */
-  async rememberDevice(userId: string, device: string, now: number): Promise<boolean> {
-    const inserted = await this.#db
-      .prepare(
-        `INSERT INTO known_devices (user_id, device, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (user_id, device) DO NOTHING`,
-      )
-      .bind(userId, device, now, now)
-      .run();
-    if (inserted.meta.changes === 1) return true;
-    await this.#db
-      .prepare("UPDATE known_devices SET last_seen_at = ? WHERE user_id = ? AND device = ?")
-      .bind(now, userId, device)
-      .run();
-    return false;
-  }
-
-  async countDevices(userId: string): Promise<number> {
-    const row = await this.#db
-      .prepare("SELECT COUNT(*) AS n FROM known_devices WHERE user_id = ?")
-      .bind(userId)
-      .first<{ n: number }>();
-    return row?.n ?? 0;
+  /**
+   * Records that `userId` logged in from `device`, and says whether the device
+   * is new and whether the user had any device before. One batch (one
+   * transaction, one round trip): the count is read before the upsert.
+   */
+  async recordDevice(userId: string, device: string, now: number): Promise<{ isNew: boolean; hadDevices: boolean }> {
+    const [seen] = await this.#db.batch([
+      this.#db
+        .prepare("SELECT COUNT(*) AS n, COALESCE(SUM(device = ?2), 0) AS known FROM known_devices WHERE user_id = ?1")
+        .bind(userId, device),
+      this.#db
+        .prepare(
+          `INSERT INTO known_devices (user_id, device, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (user_id, device) DO UPDATE SET last_seen_at = excluded.last_seen_at`,
+        )
+        .bind(userId, device, now, now),
+    ]);
+    const row = seen?.results[0] as { n: number; known: number } | undefined;
+    return { isNew: (row?.known ?? 0) === 0, hadDevices: (row?.n ?? 0) > 0 };
   }
 }

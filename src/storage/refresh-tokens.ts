@@ -12,9 +12,8 @@ export interface RefreshTokenRecord extends ExpiringRecord {
   user_id: string;
   /** Random per token; with the token itself it derives the token's successor. */
   seed: string;
+  /** Also when the predecessor was spent: a token is spent when its successor's record exists. */
   issued_at: number;
-  /** Set when the token has been exchanged; the successor stays derivable for the grace window. */
-  spent_at?: number;
 }
 
 /**
