@@ -18,15 +18,6 @@ export const VERIFY_TARGET_PER_S = 5000;
 const SEED_ROWS_PER_INSERT = 500;
 const SEED_ROWS_PER_FILE = 50_000;
 
-/** Runs `once` (which returns a latency in ms) `warmup` times untimed, then `n` times. */
-async function measure(n, once, warmup = WARMUP) {
-  for (let i = 0; i < warmup; i++) await once();
-  const samples = [];
-  const start = performance.now();
-  for (let i = 0; i < n; i++) samples.push(await once());
-  return summarize(samples, performance.now() - start);
-}
-
 // ---------------------------------------------------------------- users
 
 /** Signs up `bench-<random>@example.com` and verifies it through the real API (link from /_dev/outbox). */
@@ -79,31 +70,52 @@ async function me(base, accessToken, email) {
 
 /** Sequential latency of /health (unless `health: false`), login, refresh and me for one user. */
 export async function benchEndpoints(base, email, n, { health = true } = {}) {
-  const results = {};
+  return (await benchEndpointsAt({ main: base }, email, n, { health })).main;
+}
+
+/**
+ * The same, at several addresses of one server at once (`bases`: label -> base URL),
+ * interleaved request by request so that drift and warm-up affect every address
+ * alike. Each address logs in and refreshes along a chain of its own.
+ * Returns label -> figures.
+ */
+export async function benchEndpointsAt(bases, email, n, { health = true } = {}) {
+  const labels = Object.keys(bases);
+  const results = Object.fromEntries(labels.map((label) => [label, {}]));
+  const interleaved = async (name, once) => {
+    for (const label of labels) for (let i = 0; i < WARMUP; i++) await once(label);
+    const samples = Object.fromEntries(labels.map((label) => [label, []]));
+    const wall = Object.fromEntries(labels.map((label) => [label, 0]));
+    for (let i = 0; i < n; i++) {
+      for (const label of labels) {
+        const start = performance.now();
+        samples[label].push(await once(label));
+        wall[label] += performance.now() - start;
+      }
+    }
+    for (const label of labels) results[label][name] = summarize(samples[label], wall[label]);
+  };
+
   if (health) {
-    results.health = await measure(n, async () => {
-      const { ms, json } = await call(base, "GET", "/health");
+    await interleaved("health", async (label) => {
+      const { ms, json } = await call(bases[label], "GET", "/health");
       if (json?.status !== "ok") fail(`GET /health: expected {"status":"ok"}, got ${JSON.stringify(json)}`);
       return ms;
     });
   }
-
-  let session;
-  results.login = await measure(n, async () => {
-    const result = await login(base, email);
-    session = result.session;
+  const sessions = {};
+  await interleaved("login", async (label) => {
+    const result = await login(bases[label], email);
+    sessions[label] = result.session;
     return result.ms;
   });
-
-  let refreshToken = session.refresh_token;
-  results.refresh = await measure(n, async () => {
-    const result = await refresh(base, refreshToken);
-    refreshToken = result.session.refresh_token;
+  const refreshTokens = Object.fromEntries(labels.map((label) => [label, sessions[label].refresh_token]));
+  await interleaved("refresh", async (label) => {
+    const result = await refresh(bases[label], refreshTokens[label]);
+    refreshTokens[label] = result.session.refresh_token;
     return result.ms;
   });
-
-  const accessToken = session.access_token;
-  results.me = await measure(n, () => me(base, accessToken, email));
+  await interleaved("me", (label) => me(bases[label], sessions[label].access_token, email));
   return results;
 }
 

@@ -11,20 +11,42 @@ const ENDPOINT_LABELS = {
 
 const heading = (text) => `\n== ${text}\n`;
 
-export function reportEndpoints({ endpoints, password_hash: hash, n, warmup }) {
+export function reportEndpoints({ endpoints, endpoints_direct: direct, password_hash: hash, targets, n, warmup }) {
   const rows = [["endpoint", "n", "median ms", "p95 ms", "min ms", "max ms", "req/s"]];
-  for (const [key, label] of Object.entries(ENDPOINT_LABELS)) {
-    const r = endpoints[key];
-    rows.push([label, r.n, ms(r.median_ms), ms(r.p95_ms), ms(r.min_ms), ms(r.max_ms), r.requests_per_s.toFixed(1)]);
-  }
+  const addRows = (figures, suffix) => {
+    for (const [key, label] of Object.entries(ENDPOINT_LABELS)) {
+      const r = figures[key];
+      rows.push([
+        `${label}${suffix}`,
+        r.n,
+        ms(r.median_ms),
+        ms(r.p95_ms),
+        ms(r.min_ms),
+        ms(r.max_ms),
+        r.requests_per_s.toFixed(1),
+      ]);
+    }
+  };
+  addRows(endpoints, "");
+  if (direct) addRows(direct, " (direct)");
   const [low, high] = hash.counts;
+  const check = (value, max) => `${ms(value)} ms ${value <= max ? "(met)" : "(not met)"}`;
+  const targetLine = (label, key, max) =>
+    `  ${label} ≤ ${max} ms: ${check(targets.proxy[key], max)} through wrangler dev` +
+    (targets.direct ? `, ${check(targets.direct[key], max)} direct` : "");
   return [
     heading(`endpoints: sequential requests, ${warmup} warm-up + ${n} measured each`),
     table(rows),
     "",
+    direct
+      ? "\"(direct)\": the same server, requests sent straight to the Worker's workerd instead of through wrangler's dev proxy."
+      : "(the Worker's own port was not found, so there are no direct figures: that needs Linux /proc)",
     `password hash (PBKDF2-SHA256, ${hash.iterations} iterations), in the Worker: ${hash.ms_per_hash.toFixed(2)} ms per hash` +
       ` (median of ${hash.rounds}: ${low} hash ${hash[`median_ms_count_${low}`].toFixed(1)} ms,` +
       ` ${high} hashes ${hash[`median_ms_count_${high}`].toFixed(1)} ms)`,
+    "targets (measured, never asserted):",
+    targetLine("refresh median", "refresh_median_ms", targets.refresh_median_max_ms),
+    targetLine("login median − one hash", "login_minus_hash_ms", targets.login_minus_hash_max_ms),
   ].join("\n");
 }
 

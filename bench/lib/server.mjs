@@ -3,7 +3,7 @@
 // it, and `wrangler dev` in its own process group. Everything listens on and talks to
 // 127.0.0.1 only.
 import { execFile, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
@@ -185,6 +185,30 @@ export class DevServer {
     fail(`GET ${path} did not answer 200 within ${timeoutMs / 1000} s (last: ${last})`);
   }
 
+  /**
+   * The address of the Worker itself, behind wrangler's dev proxy: `wrangler dev`
+   * serves the port it is given from a proxy Worker (in a workerd process of its
+   * own) that forwards each request to the user Worker's workerd, on a port it
+   * does not print. Requests sent there straight measure the Worker without the
+   * dev tool's extra hop, which production does not have. Found from /proc (the
+   * loopback TCP listeners of this server's process group) and confirmed by
+   * asking each candidate for `path`; null where /proc is not there (not Linux).
+   */
+  async directBase(path, isSelf) {
+    const ports = listeningPortsOfGroup(this.#child.pid).filter((port) => port !== this.port);
+    for (const port of ports) {
+      const base = `http://${HOST}:${port}`;
+      try {
+        const res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(2_000) });
+        const text = await res.text();
+        if (res.status === 200 && isSelf(text)) return base;
+      } catch {
+        // not an HTTP listener (or not this one): try the next
+      }
+    }
+    return null;
+  }
+
   /** SIGTERM to the whole process group, then SIGKILL if it is still there after 5 s. */
   async stop() {
     const pid = this.#child.pid;
@@ -213,4 +237,32 @@ export class DevServer {
       process.kill(-this.#child.pid, "SIGKILL");
     } catch {}
   }
+}
+
+/** Loopback TCP ports in LISTEN state held by processes of process group `pgid` (Linux /proc). */
+function listeningPortsOfGroup(pgid) {
+  if (pgid === undefined || !existsSync("/proc/net/tcp")) return [];
+  const inodes = new Set();
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      // Fields after the parenthesised command name: state, ppid, pgrp, …
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) !== pgid) continue;
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (match) inodes.add(match[1]);
+      }
+    } catch {
+      // the process ended meanwhile, or is not ours to read
+    }
+  }
+  const ports = [];
+  for (const line of readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    // local_address is HEX_IP:HEX_PORT; state 0A is LISTEN; 0100007F is 127.0.0.1.
+    if (fields.length < 10 || fields[3] !== "0A" || !inodes.has(fields[9])) continue;
+    const [ip, port] = fields[1].split(":");
+    if (ip === "0100007F") ports.push(Number.parseInt(port, 16));
+  }
+  return ports.sort((a, b) => a - b);
 }

@@ -150,7 +150,15 @@ export class LoginService {
         audit.record("login_failed", user.id, { reason: "email_not_verified" }, now);
         throw new AuthError(403, "email_not_verified", "verify your email address before logging in");
       }
-      const [session] = await Promise.all([startSession(user), settle("success")]);
+      // Off the response path: a success only relaxes the budget (frees the
+      // reservation, forgets failures), and relaxing it a moment late is safe.
+      // Failures, by contrast, are settled before the answer.
+      background(
+        settle("success").catch((error: unknown) => {
+          logEvent("error", "login_settle_failed", { error: String(error) });
+        }),
+      );
+      const session = await startSession(user);
       audit.record("login_succeeded", user.id, {}, now);
       // Off the response path: the owner's notice must not slow down their login.
       background(this.#noticeDevice(user.id, user.email, request, audit, now));

@@ -67,7 +67,10 @@ export interface FamilyState {
   revoked_at: number | null;
 }
 
-export interface RotationHooks<T extends { family: FamilyState | null }> {
+/** A successful exchange: the successor, and what `load` read for it. */
+export type Rotation<T> = RotationResult & { authorized: T };
+
+export interface RotationHooks<T extends { family: FamilyState | null }, R = Rotation<T>> {
   /** Reads the family and whatever else deciding needs (in parallel with the successor read). */
   load: (userId: string, familyId: string) => Promise<T>;
   /** Decides whether the token's user may still refresh; throwing refuses without spending the token. */
@@ -80,6 +83,8 @@ export interface RotationHooks<T extends { family: FamilyState | null }> {
   gate?: Promise<unknown>;
   /** Ends the family after reuse past the grace window (and audits it); awaited before the refusal. */
   revokeFamily: (event: ReuseEvent) => Promise<unknown>;
+  /** Builds the answer from the rotation, beside the write that spends the token (default: the rotation). */
+  respond?: (rotation: Rotation<T>) => Promise<R>;
 }
 
 /** Reported by `rotate` through `revokeFamily`, so the caller can end the family, log and audit it. */
@@ -117,11 +122,11 @@ export class RefreshTokenService {
    * `authorize` runs after the token checks and before anything is written: if
    * it throws (user disabled, logged out everywhere), the token is not spent.
    */
-  async rotate<T extends { family: FamilyState | null }>(
+  async rotate<T extends { family: FamilyState | null }, R = Rotation<T>>(
     token: string,
     now: number,
-    hooks: RotationHooks<T>,
-  ): Promise<RotationResult & { authorized: T }> {
+    hooks: RotationHooks<T, R>,
+  ): Promise<R> {
     // Handled here so that a rejection is never left unobserved on an early exit;
     // every answer below waits for it.
     const gate = (hooks.gate ?? Promise.resolve()).then(
@@ -174,16 +179,23 @@ export class RefreshTokenService {
     // very same record, so the family cannot fork into two live chains; and as
     // the successor's own spent state is its successor's record, rewriting it
     // never makes a spent successor live again.
-    if (!existingSuccessor) {
-      await this.#store.putToken(successorHash, await this.#successorRecord(record, family.expires_at, now), now);
-    }
-    const result = {
+    const spend = existingSuccessor
+      ? null
+      : this.#successorRecord(record, family.expires_at, now).then((next) =>
+          this.#store.putToken(successorHash, next, now),
+        );
+    const rotation = {
       token: successor,
       familyId: record.family_id,
       userId: record.user_id,
       familyCreatedAt: family.created_at,
+      authorized: loaded,
     };
-    return { ...result, authorized: loaded };
+    // The answer (signing the access token) is built while the write is in
+    // flight, and returned only once the write has landed: a successor whose
+    // record failed to be written is never handed out.
+    const [, response] = await Promise.all([spend, hooks.respond ? hooks.respond(rotation) : rotation]);
+    return response as R;
   }
 
   /**

@@ -16,7 +16,7 @@ import {
   CLOCK_SKEW_SECONDS,
   issueAccessToken,
 } from "./access-tokens";
-import type { FamilyState, RefreshTokenService, ReuseEvent } from "./refresh-tokens";
+import type { FamilyState, RefreshTokenService, ReuseEvent, Rotation } from "./refresh-tokens";
 import type { SigningKeys } from "./signing-keys";
 import { type PublicUser, publicUser } from "./users";
 
@@ -152,22 +152,25 @@ export class SessionService {
       ]);
       options.onReuse?.(event);
     };
-    const rotated = await this.#refreshTokens.rotate(refreshToken, now, {
+    const respond = async (rotated: Rotation<RefreshSnapshot>) => {
+      const { user, family, grants } = rotated.authorized;
+      if (!user || !family) throw invalidGrant("the refresh token has been revoked");
+      // Last use, for the owner's session list: at most once a minute, and never
+      // on the response path (the refresh decision does not depend on it).
+      if (now - family.last_seen_at >= LAST_SEEN_INTERVAL_MS) {
+        const touch = this.#index.touch(rotated.familyId, now);
+        if (options.background) options.background(touch);
+        else await touch;
+      }
+      return this.#respond(user, rotated.token, rotated.familyId, now, grants);
+    };
+    return this.#refreshTokens.rotate(refreshToken, now, {
       load,
       authorize,
       revokeFamily,
       gate: options.gate,
+      respond,
     });
-    const { user, family, grants } = rotated.authorized;
-    if (!user || !family) throw invalidGrant("the refresh token has been revoked");
-    // Last use, for the owner's session list: at most once a minute, and never
-    // on the response path (the refresh decision does not depend on it).
-    if (now - family.last_seen_at >= LAST_SEEN_INTERVAL_MS) {
-      const touch = this.#index.touch(rotated.familyId, now);
-      if (options.background) options.background(touch);
-      else await touch;
-    }
-    return this.#respond(user, rotated.token, rotated.familyId, now, grants);
   }
 
   /** Ends the session of `claims` (and of `refreshToken`, if it is the same user's) and revokes the access token. */
