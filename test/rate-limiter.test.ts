@@ -2,7 +2,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { AttemptPolicy, RateLimiter } from "../src/durable/rate-limiter";
+import { type AttemptPolicy, RATE_FLUSH_MS, type RateLimiter } from "../src/durable/rate-limiter";
 
 function limiter(label: string): DurableObjectStub<RateLimiter> {
   return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`${label}:${crypto.randomUUID()}`));
@@ -113,13 +113,51 @@ describe("RateLimiter: login attempts", () => {
 });
 
 describe("RateLimiter: housekeeping", () => {
-  it("persists across requests and deletes idle state from its alarm", async () => {
+  it("deletes idle state from its alarm", async () => {
     const stub = limiter("idle");
     await stub.consume({ limit: 5, windowMs: 1 }, Date.now() - 10_000);
-    const stored = await runInDurableObject(stub, (_, state) => state.storage.get("state"));
-    expect(stored).toMatchObject({ tat: expect.any(Number) });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await runInDurableObject(stub, (_, state) => state.storage.get("state"))).toBeUndefined();
+  });
+
+  it("writes a per-IP counter from its alarm, due within a second, not on every call", async () => {
+    const stub = limiter("flush");
+    const rate = { limit: 100, windowMs: 900_000 };
+    const now = Date.now();
+    for (let i = 0; i < 3; i++) await stub.consume(rate, now);
+    expect(await runInDurableObject(stub, (_, state) => state.storage.get("state"))).toBeUndefined();
+    const due = await runInDurableObject(stub, (_, state) => state.storage.getAlarm());
+    expect(due).toBeGreaterThan(now);
+    expect(due).toBeLessThanOrEqual(Date.now() + RATE_FLUSH_MS);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const stored = await runInDurableObject(stub, (_, state) => state.storage.get<{ tat: number }>("state"));
+    // Three requests of 9 s each (900 s / 100) past `now`.
+    expect(stored?.tat).toBe(now + 27_000);
+    // Then the alarm waits for the state to go idle: the bucket is full again.
+    expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).toBe(now + 27_000);
+  });
+
+  it("a new instance reads the counter the alarm wrote", async () => {
+    const id = env.RATE_LIMITER.idFromName(`reload:${crypto.randomUUID()}`);
+    const rate = { limit: 2, windowMs: 900_000 };
+    const now = Date.now();
+    const first = env.RATE_LIMITER.get(id);
+    expect((await first.consume(rate, now)).allowed).toBe(true);
+    expect((await first.consume(rate, now)).allowed).toBe(true);
+    await runDurableObjectAlarm(first);
+    // Drop the instance's memory: what is left is what storage holds.
+    await runInDurableObject(first, (instance) => {
+      (instance as unknown as { ctx: DurableObjectState }).ctx.abort("test: forget the instance");
+    }).catch(() => {});
+    const again = env.RATE_LIMITER.get(id);
+    expect((await again.consume(rate, now)).allowed).toBe(false);
+  });
+
+  it("writes lockout state at once, before it answers", async () => {
+    const stub = limiter("confirmed");
+    await fail(stub, Date.now());
+    const stored = await runInDurableObject(stub, (_, state) => state.storage.get<{ attempts: unknown }>("state"));
+    expect(stored?.attempts).toMatchObject({ failures: 1 });
   });
 
   it("reports pending attempts, so a burst can be judged before any of it settles", async () => {

@@ -11,7 +11,8 @@
  * storage (through the storage KV API).
  *
  * The clock is the caller's `now` (epoch ms), so tests move time without
- * waiting. Idle objects delete their state from an alarm.
+ * waiting. One alarm does the housekeeping: it writes per-IP counters (which
+ * calls leave in memory, see consume()) and deletes the state of idle objects.
  *
  * Two kinds of counter (an object only ever uses the kind its key is for):
  *  - rate:     GCRA, "at most `limit` per `windowMs`", for per-IP route limits;
@@ -74,10 +75,18 @@ interface State {
   idleAt: number;
 }
 
+/**
+ * How long a per-IP counter may be ahead of storage: its alarm writes it at most
+ * this long after the first unwritten change, instead of every call writing it.
+ */
+export const RATE_FLUSH_MS = 1_000;
+
 export class RateLimiter extends DurableObject<Env> {
   #state: State | undefined;
-  /** Whether an alarm is scheduled; read from storage once per instance. */
-  #alarmPending = false;
+  /** When the one scheduled alarm fires (epoch ms), null if none; read from storage once per instance. */
+  #alarmAt: number | null = null;
+  /** Whether memory holds per-IP changes that storage does not have yet (written by the alarm). */
+  #dirty = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -85,7 +94,7 @@ export class RateLimiter extends DurableObject<Env> {
     // synchronous over memory, so each call is atomic.
     void ctx.blockConcurrencyWhile(async () => {
       this.#state = await ctx.storage.get<State>("state");
-      this.#alarmPending = (await ctx.storage.getAlarm()) !== null;
+      this.#alarmAt = await ctx.storage.getAlarm();
     });
   }
 
@@ -105,9 +114,12 @@ export class RateLimiter extends DurableObject<Env> {
       };
     }
     state.tat = next;
-    // Per-IP counters are persisted without holding the reply for the write's
-    // confirmation (about half the cost of a check): a crash may forget the last
-    // few increments of one IP, which a limit of ~100 per window tolerates.
+    // Per-IP counters are the hot path (every login and refresh): memory is the
+    // truth while the object lives, and storage gets the counter from the alarm
+    // within RATE_FLUSH_MS, so a burst costs one write a second instead of one
+    // per request. An object is only evicted after it has been idle far longer
+    // than that, so only a crash can forget increments: at most a second's worth
+    // for one IP, which a limit of ~100 per window tolerates.
     this.#save(state, next, { confirmed: false });
     return {
       allowed: true,
@@ -175,20 +187,27 @@ export class RateLimiter extends DurableObject<Env> {
   /** Forgets everything (e.g. after a completed password reset). */
   async reset(): Promise<void> {
     this.#state = { idleAt: 0 };
-    this.#alarmPending = false;
+    this.#alarmAt = null;
+    this.#dirty = false;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
   }
 
+  /** Writes unwritten per-IP changes, and deletes the state once it no longer matters. */
   override async alarm(): Promise<void> {
-    this.#alarmPending = false;
-    const state = this.#load(Date.now());
-    if (state.idleAt <= Date.now()) {
+    this.#alarmAt = null;
+    const now = Date.now();
+    const state = this.#load(now);
+    if (state.idleAt <= now) {
       await this.reset();
-    } else {
-      this.#alarmPending = true;
-      await this.ctx.storage.setAlarm(state.idleAt);
+      return;
     }
+    if (this.#dirty) {
+      this.#dirty = false;
+      await this.ctx.storage.put("state", state);
+    }
+    this.#alarmAt = state.idleAt;
+    await this.ctx.storage.setAlarm(state.idleAt);
   }
 
   #attempts(state: State, policy: AttemptPolicy, now: number): NonNullable<State["attempts"]> {
@@ -223,19 +242,30 @@ export class RateLimiter extends DurableObject<Env> {
   }
 
   /**
-   * `confirmed`: the reply waits until the write is durable (the output gate).
-   * Lockout state always is; see consume() for the one exception.
+   * `confirmed`: written now, and the reply waits until the write is durable (the
+   * output gate); lockout state always is. Otherwise (per-IP counters) the alarm
+   * writes it within RATE_FLUSH_MS; see consume().
    */
   #save(state: State, idleAt: number, options: { confirmed: boolean }): void {
     state.idleAt = Math.max(state.idleAt, idleAt);
     this.#state = state;
-    void this.ctx.storage.put("state", state, { allowUnconfirmed: !options.confirmed });
-    // One pending alarm is enough: when it fires early it reschedules itself to
-    // the then-current idleAt. Setting it on every call would double the writes
-    // on the hot path (every login and refresh passes through here).
-    if (!this.#alarmPending) {
-      this.#alarmPending = true;
-      void this.ctx.storage.setAlarm(state.idleAt, { allowUnconfirmed: !options.confirmed });
+    if (options.confirmed) {
+      this.#dirty = false;
+      void this.ctx.storage.put("state", state);
+      // One pending alarm is enough: when it fires early it reschedules itself to
+      // the then-current idleAt.
+      if (this.#alarmAt === null) this.#setAlarm(state.idleAt, { confirmed: true });
+    } else {
+      this.#dirty = true;
+      const flushBy = Date.now() + RATE_FLUSH_MS;
+      // An alarm already due by then will write it; otherwise bring one forward
+      // (so at most one alarm write per RATE_FLUSH_MS, not one per call).
+      if (this.#alarmAt === null || this.#alarmAt > flushBy) this.#setAlarm(flushBy, { confirmed: false });
     }
+  }
+
+  #setAlarm(at: number, options: { confirmed: boolean }): void {
+    this.#alarmAt = at;
+    void this.ctx.storage.setAlarm(at, { allowUnconfirmed: !options.confirmed });
   }
 }
