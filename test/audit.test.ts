@@ -242,4 +242,30 @@ describe("new-device mail", () => {
     const mails = await outbox(email);
     expect(mails.at(-1)?.text).toContain("Chrome on Windows (US)");
   });
+
+  it("audits every login, and rewrites a known device's last sighting at most once an hour", async () => {
+    const email = await signupAndVerify();
+    const userId = String((await userRow(email))?.id);
+    const lastSeen = () =>
+      env.DB.prepare("SELECT last_seen_at FROM known_devices WHERE user_id = ?")
+        .bind(userId)
+        .first<number>("last_seen_at");
+    const logins = () =>
+      env.DB.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE user_id = ? AND event = 'login_succeeded'")
+        .bind(userId)
+        .first<number>("n");
+    expect((await loginWith(email, firefox, "DE")).status).toBe(200);
+    const first = await lastSeen();
+    expect(first).toEqual(expect.any(Number));
+    expect((await loginWith(email, firefox, "DE")).status).toBe(200);
+    expect(await lastSeen()).toBe(first);
+    expect(await logins()).toBe(2);
+    const twoHoursAgo = Date.now() - 7_200_000;
+    await env.DB.prepare("UPDATE known_devices SET last_seen_at = ? WHERE user_id = ?").bind(twoHoursAgo, userId).run();
+    expect((await loginWith(email, firefox, "DE")).status).toBe(200);
+    expect(await lastSeen()).toBeGreaterThan(twoHoursAgo);
+    expect(await logins()).toBe(3);
+    // Still the same device: no notice for any of these.
+    expect((await outbox(email)).filter((m) => m.subject.startsWith("New sign-in"))).toEqual([]);
+  });
 });

@@ -3,7 +3,7 @@
  * Security audit events. Writing one never delays or fails the request: the
  * D1 insert runs after the response (waitUntil) and its errors are only logged.
  */
-import type { AuditLogStore } from "../storage/audit-log";
+import type { AuditLogStore, AuditRecord } from "../storage/audit-log";
 import { logEvent } from "./log";
 
 export type AuditEvent =
@@ -52,15 +52,28 @@ export class AuditLog {
   }
 
   record(event: AuditEvent, userId: string | null, details: Record<string, unknown> = {}, now = Date.now()): void {
-    const write = this.#store
-      .insert({ createdAt: now, event, userId, ...this.#meta, details })
-      .catch((error: unknown) =>
-        logEvent("error", "audit_write_failed", {
-          request_id: this.#meta.requestId,
-          audit_event: event,
-          error: String(error),
-        }),
-      );
+    const write = this.#store.insert(this.entry(event, userId, details, now)).catch((error: unknown) => {
+      this.failed(event, error);
+    });
     this.#waitUntil(write);
+  }
+
+  /** The row `record` would write, for a caller that writes it in a batch of its own. */
+  entry(
+    event: AuditEvent,
+    userId: string | null,
+    details: Record<string, unknown> = {},
+    now = Date.now(),
+  ): AuditRecord {
+    return { createdAt: now, event, userId, ...this.#meta, details };
+  }
+
+  /** Logs an audit row that could not be written (it never fails the request). */
+  failed(event: AuditEvent, error: unknown): void {
+    logEvent("error", "audit_write_failed", {
+      request_id: this.#meta.requestId,
+      audit_event: event,
+      error: String(error),
+    });
   }
 }

@@ -42,6 +42,9 @@ export interface LoginSettings {
   publicUrl: string;
 }
 
+/** How stale a known device's `last_seen_at` may get before a login rewrites it. */
+const DEVICE_TOUCH_MS = 3_600_000;
+
 export function accountKey(email: string): string {
   return `login:acct:${normalizeEmail(email)}`;
 }
@@ -159,9 +162,9 @@ export class LoginService {
         }),
       );
       const session = await startSession(user);
-      audit.record("login_succeeded", user.id, {}, now);
-      // Off the response path: the owner's notice must not slow down their login.
-      background(this.#noticeDevice(user.id, user.email, request, audit, now));
+      // Off the response path: the audit row, the device check and the owner's
+      // notice must not slow down their login.
+      background(this.#recordSuccess(user.id, user.email, request, audit, now));
       return session;
     } catch (error) {
       // Anything but a settled outcome (CAPTCHA missing, storage error) gives the
@@ -173,15 +176,23 @@ export class LoginService {
     }
   }
 
-  /** Mails the owner when a login comes from a device not seen before (but not for their very first one). */
-  async #noticeDevice(userId: string, email: string, request: LoginRequest, audit: AuditLog, now: number) {
+  /**
+   * Audits the login and records its device (one D1 batch); mails the owner when
+   * the device was not seen before (but not for their very first one).
+   */
+  async #recordSuccess(userId: string, email: string, request: LoginRequest, audit: AuditLog, now: number) {
     const device = deviceLabel(request.userAgent, request.country);
+    let seen: { isNew: boolean; hadDevices: boolean };
     try {
-      const { isNew, hadDevices } = await this.#devices.recordDevice(userId, device, now);
-      if (isNew && hadDevices) {
-        audit.record("new_device_login", userId, { device }, now);
-        await this.#mailer.send(newDeviceMail(email, this.#settings.publicUrl, device, request.ip, now));
-      }
+      seen = await this.#devices.recordLogin(audit.entry("login_succeeded", userId, {}, now), device, DEVICE_TOUCH_MS);
+    } catch (error) {
+      audit.failed("login_succeeded", error);
+      return;
+    }
+    if (!seen.isNew || !seen.hadDevices) return;
+    audit.record("new_device_login", userId, { device }, now);
+    try {
+      await this.#mailer.send(newDeviceMail(email, this.#settings.publicUrl, device, request.ip, now));
     } catch (error) {
       // The login itself succeeded; a failed notice is logged, not surfaced.
       logEvent("error", "new_device_notice_failed", { user_id: userId, error: String(error) });

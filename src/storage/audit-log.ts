@@ -34,7 +34,11 @@ export class AuditLogStore {
   }
 
   async insert(record: AuditRecord): Promise<void> {
-    await this.#db
+    await this.#insertStatement(record).run();
+  }
+
+  #insertStatement(record: AuditRecord): D1PreparedStatement {
+    return this.#db
       .prepare(
         `INSERT INTO audit_log (created_at, event, user_id, ip, user_agent, country, request_id, details)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -48,8 +52,7 @@ export class AuditLogStore {
         record.country,
         record.requestId,
         JSON.stringify(record.details),
-      )
-      .run();
+      );
   }
 
   async listForUser(userId: string, limit = 100): Promise<AuditRow[]> {
@@ -79,23 +82,35 @@ export class AuditLogStore {
   }
 
   /**
-   * Records that `userId` logged in from `device`, and says whether the device
-   * is new and whether the user had any device before. One batch (one
-   * transaction, one round trip): the count is read before the upsert.
+   * What a successful login leaves behind, in one batch (one transaction, one
+   * round trip): its audit row, and its device in `known_devices`. Says whether
+   * the device is new and whether the user had any device before (counted
+   * before this one is added). A known device's `last_seen_at` is rewritten only
+   * when older than `touchAfterMs`, so most logins write the audit row alone.
    */
-  async recordDevice(userId: string, device: string, now: number): Promise<{ isNew: boolean; hadDevices: boolean }> {
-    const [seen] = await this.#db.batch([
-      this.#db
-        .prepare("SELECT COUNT(*) AS n, COALESCE(SUM(device = ?2), 0) AS known FROM known_devices WHERE user_id = ?1")
-        .bind(userId, device),
+  async recordLogin(
+    entry: AuditRecord,
+    device: string,
+    touchAfterMs: number,
+  ): Promise<{ isNew: boolean; hadDevices: boolean }> {
+    const userId = entry.userId;
+    const now = entry.createdAt;
+    const [, counted, upserted] = await this.#db.batch([
+      this.#insertStatement(entry),
+      this.#db.prepare("SELECT COUNT(*) AS n FROM known_devices WHERE user_id = ?").bind(userId),
+      // Inserted: first_seen_at = last_seen_at = now, so `fresh` is 1. A stale
+      // known device is updated (fresh 0); a recent one is left alone (no row).
       this.#db
         .prepare(
-          `INSERT INTO known_devices (user_id, device, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT (user_id, device) DO UPDATE SET last_seen_at = excluded.last_seen_at`,
+          `INSERT INTO known_devices (user_id, device, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)
+           ON CONFLICT (user_id, device) DO UPDATE SET last_seen_at = excluded.last_seen_at
+             WHERE known_devices.last_seen_at < ?4
+           RETURNING first_seen_at = last_seen_at AS fresh`,
         )
-        .bind(userId, device, now, now),
+        .bind(userId, device, now, now - touchAfterMs),
     ]);
-    const row = seen?.results[0] as { n: number; known: number } | undefined;
-    return { isNew: (row?.known ?? 0) === 0, hadDevices: (row?.n ?? 0) > 0 };
+    const n = (counted?.results[0] as { n: number } | undefined)?.n ?? 0;
+    const fresh = (upserted?.results[0] as { fresh: number } | undefined)?.fresh === 1;
+    return { isNew: fresh, hadDevices: n > 0 };
   }
 }
