@@ -23,6 +23,7 @@ import {
   benchEdge,
   benchEndpointsAt,
   benchPasswordHash,
+  benchStorageCost,
   benchUserGrowth,
   benchVerifyCost,
   createUser,
@@ -303,6 +304,7 @@ async function main() {
         summary.endpoints = measured.proxy;
         summary.endpoints_direct = measured.direct ?? null;
         summary.password_hash = await benchPasswordHash(base);
+        summary.storage_cost = await benchStorageCost(base);
         summary.targets = endpointTargets(summary);
       });
       tables.push(reportEndpoints(summary));

@@ -153,6 +153,19 @@ describe("RateLimiter: housekeeping", () => {
     expect((await again.consume(rate, now)).allowed).toBe(false);
   });
 
+  it("writes a reservation and a success from its alarm, a failure at once", async () => {
+    const stub = limiter("relax");
+    const now = Date.now();
+    const stored = () => runInDurableObject(stub, (_, state) => state.storage.get<{ attempts?: unknown }>("state"));
+    await fail(stub, now);
+    const attempt = await stub.reserveAttempt(policy, now);
+    await stub.settleAttempt(policy, attempt.reservationId ?? "", "success", now);
+    // Storage still has the failure: the success (which only relaxes the budget) is not written yet.
+    expect((await stored())?.attempts).toMatchObject({ failures: 1 });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await stored())?.attempts).toMatchObject({ failures: 0, reservations: {} });
+  });
+
   it("writes lockout state at once, before it answers", async () => {
     const stub = limiter("confirmed");
     await fail(stub, Date.now());

@@ -136,6 +136,28 @@ async function timeCounts(counts, rounds, once) {
   return { timings, medianLow: median(timings[low]), medianHigh: median(timings[high]), low, high };
 }
 
+const STORAGE_COST_COUNT = 100;
+const STORAGE_COST_ROUNDS = 5;
+
+/**
+ * What one storage operation of each kind costs inside the Worker (POST
+ * /_dev/storage-cost: `count` in a row, timed by the Worker's clock, which moves
+ * on I/O). Medians over a few rounds. The figures that explain the endpoints'.
+ */
+export async function benchStorageCost(base) {
+  const rounds = [];
+  for (let i = 0; i < STORAGE_COST_ROUNDS; i++) {
+    const { json } = await call(base, "POST", "/_dev/storage-cost", { body: { count: STORAGE_COST_COUNT } });
+    if (json?.count !== STORAGE_COST_COUNT || typeof json?.ms !== "object") {
+      fail(`POST /_dev/storage-cost: expected {count, ms}, got ${JSON.stringify(json)}`);
+    }
+    rounds.push(json.ms);
+  }
+  const ms = {};
+  for (const op of Object.keys(rounds[0])) ms[op] = round3(median(rounds.map((r) => r[op])));
+  return { count: STORAGE_COST_COUNT, rounds: STORAGE_COST_ROUNDS, ms };
+}
+
 export async function benchPasswordHash(base) {
   let iterations;
   const once = async (count) => {

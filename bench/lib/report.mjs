@@ -11,7 +11,23 @@ const ENDPOINT_LABELS = {
 
 const heading = (text) => `\n== ${text}\n`;
 
-export function reportEndpoints({ endpoints, endpoints_direct: direct, password_hash: hash, targets, n, warmup }) {
+const STORAGE_LABELS = {
+  rate_limiter_check: "per-IP rate-limit check (Durable Object call)",
+  kv_get: "KV get",
+  kv_put: "KV put",
+  d1_select: "D1 query (user by email)",
+  d1_batch_of_3: "D1 batch of 3 statements",
+};
+
+export function reportEndpoints({
+  endpoints,
+  endpoints_direct: direct,
+  password_hash: hash,
+  storage_cost: storage,
+  targets,
+  n,
+  warmup,
+}) {
   const rows = [["endpoint", "n", "median ms", "p95 ms", "min ms", "max ms", "req/s"]];
   const addRows = (figures, suffix) => {
     for (const [key, label] of Object.entries(ENDPOINT_LABELS)) {
@@ -44,6 +60,10 @@ export function reportEndpoints({ endpoints, endpoints_direct: direct, password_
     `password hash (PBKDF2-SHA256, ${hash.iterations} iterations), in the Worker: ${hash.ms_per_hash.toFixed(2)} ms per hash` +
       ` (median of ${hash.rounds}: ${low} hash ${hash[`median_ms_count_${low}`].toFixed(1)} ms,` +
       ` ${high} hashes ${hash[`median_ms_count_${high}`].toFixed(1)} ms)`,
+    `one operation, in the Worker (median of ${storage.rounds} rounds of ${storage.count} in a row): ` +
+      Object.entries(STORAGE_LABELS)
+        .map(([key, label]) => `${label} ${ms(storage.ms[key])} ms`)
+        .join(", "),
     "targets (measured, never asserted):",
     targetLine("refresh median", "refresh_median_ms", targets.refresh_median_max_ms),
     targetLine("login median − one hash", "login_minus_hash_ms", targets.login_minus_hash_max_ms),

@@ -156,7 +156,9 @@ export class RateLimiter extends DurableObject<Env> {
     }
     const reservationId = crypto.randomUUID();
     attempts.reservations[reservationId] = now + RESERVATION_TTL_MS;
-    this.#save(state, this.#attemptsIdleAt(attempts, policy), { confirmed: true });
+    // Reservations only matter while this instance serves the calls (they live
+    // 30 s at most): memory holds them exactly, and the alarm writes them.
+    this.#save(state, this.#attemptsIdleAt(attempts, policy), { confirmed: false });
     return { allowed: true, reservationId, failures: attempts.failures, pending, retryAfterMs: 0, locked: false };
   }
 
@@ -181,7 +183,10 @@ export class RateLimiter extends DurableObject<Env> {
         attempts.lockLevel += 1;
       }
     }
-    this.#save(state, this.#attemptsIdleAt(attempts, policy), { confirmed: true });
+    // A failure (and any lock it starts) is durable before the caller answers: a
+    // crash must not hand out fresh guesses. A success or abandon only relaxes the
+    // budget, so it may reach storage a moment later, from the alarm.
+    this.#save(state, this.#attemptsIdleAt(attempts, policy), { confirmed: outcome === "failure" });
   }
 
   /** Forgets everything (e.g. after a completed password reset). */
@@ -243,8 +248,9 @@ export class RateLimiter extends DurableObject<Env> {
 
   /**
    * `confirmed`: written now, and the reply waits until the write is durable (the
-   * output gate); lockout state always is. Otherwise (per-IP counters) the alarm
-   * writes it within RATE_FLUSH_MS; see consume().
+   * output gate); every failed login is. Otherwise (per-IP counters, reservations,
+   * successes) memory is the truth and the alarm writes it within RATE_FLUSH_MS;
+   * see consume().
    */
   #save(state: State, idleAt: number, options: { confirmed: boolean }): void {
     state.idleAt = Math.max(state.idleAt, idleAt);

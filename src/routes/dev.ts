@@ -6,6 +6,8 @@
  *   POST /_dev/password-hash-cost {count}     runs `count` password hashes (for bench/)
  *   POST /_dev/verify-cost {alg, count}       verifies one access token `count` times with
  *                                             src/verify over a cached key (for bench/)
+ *   POST /_dev/storage-cost {count}           times one storage operation of each kind the hot
+ *                                             paths use, `count` times in a row (for bench/)
  */
 import { Hono } from "hono";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
@@ -82,6 +84,18 @@ async function verifyCostToken(alg: VerifyCostAlg, fixture: VerifyCostFixture, n
   return fixture.token;
 }
 
+/**
+ * Mean time of one call of `op`, over `count` calls in a row after one warm-up.
+ * Inside a Worker the clock only moves on I/O, and every call here ends with
+ * I/O, so each interval covers the call's own work and its wait.
+ */
+async function meanMs(count: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  await op(-1);
+  const start = performance.now();
+  for (let i = 0; i < count; i++) await op(i);
+  return Math.round(((performance.now() - start) / count) * 1000) / 1000;
+}
+
 export const devRoutes = new Hono<AppEnv>()
   .get("/demo", (c) => demoPage(c))
   .get("/outbox", async (c) => {
@@ -94,6 +108,25 @@ export const devRoutes = new Hono<AppEnv>()
     const params = c.var.services.config.passwords;
     for (let i = 0; i < count; i++) await hashPassword("benchmark password", params);
     return c.json({ count, iterations: params.iterations });
+  })
+  .post("/storage-cost", async (c) => {
+    const { count } = await readJson(c, z.object({ count: z.number().int().min(1).max(200) }));
+    const { limiter, users } = c.var.services;
+    const run = crypto.randomUUID();
+    // Keys of this route's own (bench:), short-lived: nothing a user stored is touched.
+    const kvKey = (i: number) => `bench:${run}:${i}`;
+    const rate = { limit: 1_000_000, windowMs: 60_000 };
+    const kv = c.env.TOKENS;
+    const ms = {
+      rate_limiter_check: await meanMs(count, () => limiter.consume(`bench:ip:${run}`, rate, Date.now())),
+      kv_get: await meanMs(count, (i) => kv.get(kvKey(i), "json")),
+      kv_put: await meanMs(count, (i) => kv.put(kvKey(i), "{}", { expirationTtl: 60 })),
+      d1_select: await meanMs(count, (i) => users.findByEmail(`bench-${run}-${i}@bench.invalid`)),
+      d1_batch_of_3: await meanMs(count, () =>
+        c.env.DB.batch([c.env.DB.prepare("SELECT 1"), c.env.DB.prepare("SELECT 2"), c.env.DB.prepare("SELECT 3")]),
+      ),
+    };
+    return c.json({ count, ms });
   })
   .post("/verify-cost", async (c) => {
     const { alg, count } = await readJson(
