@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { BODY_LIMIT_BYTES } from "../src/app";
 import { getConfig } from "../src/config";
 import { PBKDF2_MAX_ITERATIONS } from "../src/crypto/pbkdf2";
@@ -144,5 +144,31 @@ describe("bad input on /auth/*", () => {
   it("answers an unknown route with a 404 JSON error", async () => {
     await expectError(await send(`${BASE}/auth/nope`), 404, "not_found");
     await expectError(await send(`${BASE}/`), 404, "not_found");
+  });
+
+  it("leaves no live session behind when the refresh token cannot be stored", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const email = await signupAndVerify();
+      const userId = String((await userRow(email))?.id);
+      const brokenKv = {
+        put: async () => {
+          throw new Error("KV unavailable");
+        },
+      };
+      const response = await sendWithEnv(
+        { TOKENS: brokenKv },
+        jsonRequest("/auth/login", { email, password: PASSWORD }),
+      );
+      await expectError(response, 500, "server_error");
+      const live = await env.DB.prepare("SELECT COUNT(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NULL")
+        .bind(userId)
+        .first<number>("n");
+      expect(live).toBe(0);
+      // The failure is not held against the account: the next login works.
+      await login(email);
+    } finally {
+      log.mockRestore();
+    }
   });
 });

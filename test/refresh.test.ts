@@ -212,6 +212,30 @@ describe("POST /auth/refresh", () => {
     await refreshOk(session.refresh_token);
   });
 
+  it("over the per-IP limit answers 429 even when storage fails, so errors tell nothing either", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const session = await newSession();
+      const ip = randomIp();
+      const brokenKv = {
+        get: async () => {
+          throw new Error("KV unavailable");
+        },
+      };
+      const call = (overrides: Record<string, unknown>) =>
+        sendWithEnv(
+          { RATE_LIMIT_REFRESH_PER_IP: "1", ...overrides },
+          jsonRequest("/auth/refresh", { refresh_token: session.refresh_token }, { "CF-Connecting-IP": ip }),
+        );
+      // Within the limit, the storage error is a server error.
+      await expectError(await call({ TOKENS: brokenKv }), 500, "server_error");
+      // Past it, the same request is refused by the limit first.
+      await expectError(await call({ TOKENS: brokenKv }), 429, "too_many_requests");
+    } finally {
+      log.mockRestore();
+    }
+  });
+
   it("carries the RateLimit fields on an allowed refresh", async () => {
     const session = await newSession();
     const response = await refresh(session.refresh_token);
@@ -235,6 +259,7 @@ describe("POST /auth/refresh", () => {
         jsonRequest("/auth/refresh", { refresh_token: session.refresh_token }),
       );
       await expectError(response, 503, "temporarily_unavailable");
+      expect(await spentAt(session.refresh_token)).toBeNull();
       await refreshOk(session.refresh_token);
     } finally {
       log.mockRestore();

@@ -116,10 +116,12 @@ export class RateLimiter extends DurableObject<Env> {
     state.tat = next;
     // Per-IP counters are the hot path (every login and refresh): memory is the
     // truth while the object lives, and storage gets the counter from the alarm
-    // within RATE_FLUSH_MS, so a burst costs one write a second instead of one
-    // per request. An object is only evicted after it has been idle far longer
-    // than that, so only a crash can forget increments: at most a second's worth
-    // for one IP, which a limit of ~100 per window tolerates.
+    // within RATE_FLUSH_MS, so a burst costs a few storage operations a second
+    // (the put and the alarm's rescheduling) instead of one per request. An
+    // object is only evicted after it has been idle far longer than that, so
+    // only a crash or a deploy (which restarts every object) can forget
+    // increments: at most a second's worth for one IP, which a limit of ~100 per
+    // window tolerates.
     this.#save(state, next, { confirmed: false });
     return {
       allowed: true,
@@ -157,7 +159,9 @@ export class RateLimiter extends DurableObject<Env> {
     const reservationId = crypto.randomUUID();
     attempts.reservations[reservationId] = now + RESERVATION_TTL_MS;
     // Reservations only matter while this instance serves the calls (they live
-    // 30 s at most): memory holds them exactly, and the alarm writes them.
+    // 30 s at most): memory holds them exactly, and the alarm writes them. A
+    // crash or deploy mid-burst forgets the in-flight ones (so a burst then may
+    // briefly exceed the budget); their failures still count when they settle.
     this.#save(state, this.#attemptsIdleAt(attempts, policy), { confirmed: false });
     return { allowed: true, reservationId, failures: attempts.failures, pending, retryAfterMs: 0, locked: false };
   }
@@ -208,8 +212,9 @@ export class RateLimiter extends DurableObject<Env> {
       return;
     }
     if (this.#dirty) {
-      this.#dirty = false;
       await this.ctx.storage.put("state", state);
+      // Only once written: if the put fails, the alarm is retried and writes it then.
+      this.#dirty = false;
     }
     this.#alarmAt = state.idleAt;
     await this.ctx.storage.setAlarm(state.idleAt);

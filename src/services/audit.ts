@@ -53,7 +53,7 @@ export class AuditLog {
 
   record(event: AuditEvent, userId: string | null, details: Record<string, unknown> = {}, now = Date.now()): void {
     const write = this.#store.insert(this.entry(event, userId, details, now)).catch((error: unknown) => {
-      this.failed(event, error);
+      this.#failed(event, error);
     });
     this.#waitUntil(write);
   }
@@ -69,7 +69,7 @@ export class AuditLog {
   }
 
   /** Logs an audit row that could not be written (it never fails the request). */
-  failed(event: AuditEvent, error: unknown): void {
+  #failed(event: AuditEvent, error: unknown): void {
     logEvent("error", "audit_write_failed", {
       request_id: this.#meta.requestId,
       audit_event: event,

@@ -186,7 +186,9 @@ export class LoginService {
     try {
       seen = await this.#devices.recordLogin(audit.entry("login_succeeded", userId, {}, now), device, DEVICE_TOUCH_MS);
     } catch (error) {
-      audit.failed("login_succeeded", error);
+      // The audit row must not depend on the device bookkeeping: write it alone.
+      logEvent("error", "login_record_failed", { user_id: userId, error: String(error) });
+      audit.record("login_succeeded", userId, {}, now);
       return;
     }
     if (!seen.isNew || !seen.hadDevices) return;

@@ -127,35 +127,22 @@ export class RefreshTokenService {
     now: number,
     hooks: RotationHooks<T, R>,
   ): Promise<R> {
-    // Handled here so that a rejection is never left unobserved on an early exit;
-    // every answer below waits for it.
-    const gate = (hooks.gate ?? Promise.resolve()).then(
-      () => null,
-      (error: unknown) => ({ error }),
-    );
-    const passGate = async () => {
-      const refused = await gate;
-      if (refused) throw refused.error;
-    };
-    if (!token.startsWith(TOKEN_PREFIX) || !fromBase64url(token.slice(TOKEN_PREFIX.length))) {
-      await passGate();
-      throw invalidGrant("the refresh token is invalid");
-    }
-    const tokenHash = await sha256Hex(token);
-    const record = await this.#store.getToken(tokenHash, now);
-    if (!record) {
-      await passGate();
-      throw invalidGrant("the refresh token is invalid or expired");
-    }
-    const successor = await deriveSuccessor(token, record.seed);
-    const successorHash = await sha256Hex(successor);
-
-    // Everything else we need is independent: read it in parallel (the hot path).
-    const [loaded, existingSuccessor] = await Promise.all([
-      hooks.load(record.user_id, record.family_id),
-      this.#store.getToken(successorHash, now),
-      passGate(),
+    // Every outcome of the reads — a token found, unknown, malformed, or a storage
+    // error — waits for the gate, and a refusal there wins: past the limit nobody
+    // learns anything about a token, not even from a 5xx.
+    const [read, refused] = await Promise.all([
+      this.#read(token, now, hooks.load).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
+      (hooks.gate ?? Promise.resolve()).then(
+        () => null,
+        (error: unknown) => ({ error }),
+      ),
     ]);
+    if (refused) throw refused.error;
+    if ("error" in read) throw read.error;
+    const { record, successor, successorHash, loaded, existingSuccessor } = read.value;
     const family = loaded.family;
     if (!family || family.user_id !== record.user_id || family.revoked_at !== null || family.expires_at <= now) {
       throw invalidGrant("the refresh token has been revoked");
@@ -196,6 +183,27 @@ export class RefreshTokenService {
     // record failed to be written is never handed out.
     const [, response] = await Promise.all([spend, hooks.respond ? hooks.respond(rotation) : rotation]);
     return response as R;
+  }
+
+  /**
+   * The reads of an exchange: the token's record, then (in parallel) what `load`
+   * reads and the successor's record. Throws invalid_grant for a malformed or
+   * unknown token.
+   */
+  async #read<T>(token: string, now: number, load: (userId: string, familyId: string) => Promise<T>) {
+    if (!token.startsWith(TOKEN_PREFIX) || !fromBase64url(token.slice(TOKEN_PREFIX.length))) {
+      throw invalidGrant("the refresh token is invalid");
+    }
+    const record = await this.#store.getToken(await sha256Hex(token), now);
+    if (!record) throw invalidGrant("the refresh token is invalid or expired");
+    const successor = await deriveSuccessor(token, record.seed);
+    const successorHash = await sha256Hex(successor);
+    // Everything else we need is independent: read it in parallel (the hot path).
+    const [loaded, existingSuccessor] = await Promise.all([
+      load(record.user_id, record.family_id),
+      this.#store.getToken(successorHash, now),
+    ]);
+    return { record, successor, successorHash, loaded, existingSuccessor };
   }
 
   /**

@@ -16,6 +16,7 @@ import {
   CLOCK_SKEW_SECONDS,
   issueAccessToken,
 } from "./access-tokens";
+import { logEvent } from "./log";
 import type { FamilyState, RefreshTokenService, ReuseEvent, Rotation } from "./refresh-tokens";
 import type { SigningKeys } from "./signing-keys";
 import { type PublicUser, publicUser } from "./users";
@@ -88,7 +89,7 @@ export class SessionService {
     // The family's row is its authority (revocation, expiry, listing); a token
     // whose row is missing is refused, so writing both in parallel is safe. The
     // same D1 batch reads the grants for the access token.
-    const [refreshToken, grants] = await Promise.all([
+    const [token, row] = await Promise.allSettled([
       this.#refreshTokens.startFamily(family, now),
       this.#index.insertWithGrants({
         id: family.familyId,
@@ -103,7 +104,13 @@ export class SessionService {
         userAgent: client.userAgent,
       }),
     ]);
-    return this.#respond(user, refreshToken, family.familyId, now, grants);
+    if (token.status === "rejected") {
+      // No token was handed out: the row must not linger as a live session in the owner's list.
+      if (row.status === "fulfilled") await this.#index.revoke(family.familyId, now).catch(() => {});
+      throw token.reason;
+    }
+    if (row.status === "rejected") throw row.reason; // the token alone is refused: its family is unknown
+    return this.#respond(user, token.value, family.familyId, now, row.value);
   }
 
   /** A short-lived access token for an existing session (a cookie session's `sid`), with no refresh token. */
@@ -158,7 +165,9 @@ export class SessionService {
       // Last use, for the owner's session list: at most once a minute, and never
       // on the response path (the refresh decision does not depend on it).
       if (now - family.last_seen_at >= LAST_SEEN_INTERVAL_MS) {
-        const touch = this.#index.touch(rotated.familyId, now);
+        const touch = this.#index.touch(rotated.familyId, now).catch((error: unknown) => {
+          logEvent("error", "session_touch_failed", { session_id: rotated.familyId, error: String(error) });
+        });
         if (options.background) options.background(touch);
         else await touch;
       }
