@@ -13,7 +13,7 @@ function families() {
   const rows = new Map<string, FamilyState>();
   const reuses: string[] = [];
   const hooks = {
-    load: async (_userId: string, familyId: string) => ({ family: rows.get(familyId) ?? null }),
+    load: async (familyId: string) => ({ family: rows.get(familyId) ?? null }),
     authorize: () => {},
     revokeFamily: async (event: ReuseEvent) => {
       reuses.push(event.familyId);
@@ -125,7 +125,11 @@ describe("POST /auth/refresh", () => {
   });
 
   it("refuses unknown, malformed and missing refresh tokens", async () => {
+    await expectError(await refresh(`elr_${"A".repeat(22)}.${"A".repeat(43)}`), 400, "invalid_grant");
     await expectError(await refresh(`elr_${"A".repeat(43)}`), 400, "invalid_grant");
+    await expectError(await refresh(`elr_.${"A".repeat(43)}`), 400, "invalid_grant");
+    await expectError(await refresh(`elr_${"A".repeat(22)}.`), 400, "invalid_grant");
+    await expectError(await refresh(`elr_${"A".repeat(22)}.${"A".repeat(43)}.x`), 400, "invalid_grant");
     await expectError(await refresh("not a token"), 400, "invalid_grant");
     await expectError(await postJson("/auth/refresh", {}), 400, "invalid_request");
   });
@@ -178,6 +182,18 @@ describe("POST /auth/refresh", () => {
     expect(await spentAt(next.refresh_token)).toBeNull();
   });
 
+  it("names its family, and a token moved to another family is refused without touching either", async () => {
+    const [a, b] = [await newSession(), await newSession()];
+    const familyOf = (token: string) => token.slice("elr_".length).split(".")[0];
+    expect(familyOf(a.refresh_token)).toBe(await familyIdOf(a.refresh_token));
+    const moved = `elr_${familyOf(b.refresh_token)}.${a.refresh_token.split(".")[1]}`;
+    await expectError(await refresh(moved), 400, "invalid_grant");
+    expect(await spentAt(a.refresh_token)).toBeNull();
+    expect(await spentAt(b.refresh_token)).toBeNull();
+    await refreshOk(a.refresh_token);
+    await refreshOk(b.refresh_token);
+  });
+
   it("does not accept an access token as a refresh token", async () => {
     const session = await newSession();
     await expectError(await refresh(session.access_token), 400, "invalid_grant");
@@ -201,12 +217,12 @@ describe("POST /auth/refresh", () => {
     const limits = { RATE_LIMIT_REFRESH_PER_IP: "1" };
     const call = (token: string) =>
       sendWithEnv(limits, jsonRequest("/auth/refresh", { refresh_token: token }, { "CF-Connecting-IP": ip }));
-    await expectError(await call(`elr_${"B".repeat(43)}`), 400, "invalid_grant");
+    await expectError(await call(`elr_${"B".repeat(22)}.${"B".repeat(43)}`), 400, "invalid_grant");
     // Over the limit: a valid token and an unknown one get the same answer.
     const valid = await call(session.refresh_token);
     await expectError(valid, 429, "too_many_requests");
     expect(valid.headers.get("Retry-After")).toMatch(/^\d+$/);
-    await expectError(await call(`elr_${"C".repeat(43)}`), 429, "too_many_requests");
+    await expectError(await call(`elr_${"C".repeat(22)}.${"C".repeat(43)}`), 429, "too_many_requests");
     expect(await spentAt(session.refresh_token)).toBeNull();
     // From another address the token still works.
     await refreshOk(session.refresh_token);

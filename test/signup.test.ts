@@ -134,7 +134,7 @@ describe("POST /auth/signup with REQUIRE_EMAIL_VERIFICATION=false", () => {
     };
     expect(body.token_type).toBe("Bearer");
     expect(body.access_token).toMatch(/^ey/);
-    expect(body.refresh_token).toMatch(/^elr_/);
+    expect(body.refresh_token).toMatch(/^elr_[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
     expect(body.user).toMatchObject({ email, email_verified: true });
     expect(await outbox(email)).toEqual([]);
   });

@@ -141,7 +141,7 @@ export class SessionService {
   async refresh(refreshToken: string, now: number, options: RefreshOptions = {}): Promise<TokenResponse> {
     // One D1 round trip (a batch: one consistent snapshot, so a role change cannot
     // land between the user row and the roles).
-    const load = (userId: string, familyId: string) => this.#index.refreshSnapshot(userId, familyId);
+    const load = (familyId: string) => this.#index.refreshSnapshot(familyId);
     const authorize = (found: RefreshSnapshot, family: FamilyState) => {
       // D1 is the strongly consistent authority for "is this user still allowed":
       // disabled accounts and families older than a logout-all are refused here
