@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { sha256Hex } from "../src/crypto/digest";
+import { randomId, randomToken } from "../src/crypto/random";
 import { type FamilyState, RefreshTokenService, type ReuseEvent } from "../src/services/refresh-tokens";
 import { RefreshTokenStore } from "../src/storage/refresh-tokens";
 import { expectError, jsonRequest, newSession, postJson, randomIp, sendWithEnv, type TokenResponse } from "./helpers";
@@ -22,7 +23,7 @@ function families() {
     },
   };
   const start = async (service: RefreshTokenService, userId: string, now: number, maxAgeMs = 7_200_000) => {
-    const family = { familyId: crypto.randomUUID(), userId, expiresAt: now + maxAgeMs };
+    const family = { familyId: randomId(), userId, expiresAt: now + maxAgeMs };
     rows.set(family.familyId, { user_id: userId, created_at: now, expires_at: family.expiresAt, revoked_at: null });
     return { token: await service.startFamily(family, now), ...family };
   };
@@ -194,6 +195,62 @@ describe("POST /auth/refresh", () => {
     await refreshOk(b.refresh_token);
   });
 
+  it("refuses a token whose record belongs to another family than the one it names, and writes nothing", async () => {
+    const store = new RefreshTokenStore(env.TOKENS);
+    const service = new RefreshTokenService(store, { ttlSeconds: 3600, reuseGraceSeconds: 10 });
+    const { hooks, start } = families();
+    const t0 = Date.now();
+    const named = await start(service, "user-named", t0);
+    const other = await start(service, "user-named", t0);
+    // A record (as if planted) under a token that names one family but says it is the other's.
+    const token = `elr_${named.familyId}.${randomToken(32)}`;
+    await store.putToken(
+      await sha256Hex(token),
+      {
+        family_id: other.familyId,
+        user_id: "user-named",
+        seed: randomToken(32),
+        issued_at: t0,
+        expires_at: t0 + 3_600_000,
+      },
+      t0,
+    );
+    const writes: string[] = [];
+    const watched = new RefreshTokenService(
+      {
+        getToken: (hash, now) => store.getToken(hash, now),
+        putToken: async (hash, record, now) => {
+          writes.push(hash);
+          await store.putToken(hash, record, now);
+        },
+      },
+      { ttlSeconds: 3600, reuseGraceSeconds: 10 },
+    );
+    await expect(watched.rotate(token, t0, hooks)).rejects.toMatchObject({ code: "invalid_grant" });
+    expect(writes).toEqual([]);
+    expect(await watched.inspect(token, t0)).toBeNull();
+    expect(await watched.familyOf(token, t0)).toBeNull();
+  });
+
+  it("refuses an unknown token while D1 is failing, leaving no unhandled rejection behind", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const brokenD1 = {
+        prepare: () => ({ bind: () => ({}) }),
+        batch: async () => {
+          throw new Error("D1 unavailable");
+        },
+      };
+      const response = await sendWithEnv(
+        { DB: brokenD1 },
+        jsonRequest("/auth/refresh", { refresh_token: `elr_${randomId()}.${randomToken(32)}` }),
+      );
+      await expectError(response, 400, "invalid_grant");
+    } finally {
+      log.mockRestore();
+    }
+  });
+
   it("does not accept an access token as a refresh token", async () => {
     const session = await newSession();
     await expectError(await refresh(session.access_token), 400, "invalid_grant");
@@ -250,6 +307,29 @@ describe("POST /auth/refresh", () => {
     } finally {
       log.mockRestore();
     }
+  });
+
+  it("over the per-IP limit costs no D1 read, whatever family the token names", async () => {
+    const session = await newSession();
+    const ip = randomIp();
+    let batches = 0;
+    const countingD1 = {
+      prepare: (sql: string) => env.DB.prepare(sql),
+      batch: (statements: D1PreparedStatement[]) => {
+        batches++;
+        return env.DB.batch(statements);
+      },
+    };
+    const forged = `elr_${(await familyIdOf(session.refresh_token)) ?? ""}.${randomToken(32)}`;
+    const call = () =>
+      sendWithEnv(
+        { RATE_LIMIT_REFRESH_PER_IP: "1", DB: countingD1 },
+        jsonRequest("/auth/refresh", { refresh_token: forged }, { "CF-Connecting-IP": ip }),
+      );
+    await expectError(await call(), 400, "invalid_grant");
+    const within = batches;
+    await expectError(await call(), 429, "too_many_requests");
+    expect(batches).toBe(within);
   });
 
   it("carries the RateLimit fields on an allowed refresh", async () => {

@@ -106,7 +106,11 @@ export class SessionService {
     ]);
     if (token.status === "rejected") {
       // No token was handed out: the row must not linger as a live session in the owner's list.
-      if (row.status === "fulfilled") await this.#index.revoke(family.familyId, now).catch(() => {});
+      if (row.status === "fulfilled") {
+        await this.#index.revoke(family.familyId, now).catch((error: unknown) => {
+          logEvent("error", "session_revoke_failed", { session_id: family.familyId, error: String(error) });
+        });
+      }
       throw token.reason;
     }
     if (row.status === "rejected") throw row.reason; // the token alone is refused: its family is unknown

@@ -14,6 +14,12 @@ export interface AccountState {
   access_not_before: number;
 }
 
+/** The grants query, for the user that `userIdSql` (one bound parameter) names. */
+function grantsOf(userIdSql: string): string {
+  return `SELECT ur.role AS role, rp.permission AS permission FROM user_roles ur
+          LEFT JOIN role_permissions rp ON rp.role = ur.role WHERE ur.user_id = ${userIdSql}`;
+}
+
 export function collect(rows: { role: string; permission: string | null }[]): Grants {
   const roles = new Set<string>();
   const permissions = new Set<string>();
@@ -33,12 +39,12 @@ export class RoleStore {
 
   /** The statement behind grantsFor, for batches that need the grants with other reads. */
   static grantsStatement(db: D1Database, userId: string): D1PreparedStatement {
-    return db
-      .prepare(
-        `SELECT ur.role AS role, rp.permission AS permission FROM user_roles ur
-         LEFT JOIN role_permissions rp ON rp.role = ur.role WHERE ur.user_id = ?`,
-      )
-      .bind(userId);
+    return db.prepare(grantsOf("?")).bind(userId);
+  }
+
+  /** The same for the user who owns refresh family `familyId` (none if there is no such family). */
+  static familyOwnerGrantsStatement(db: D1Database, familyId: string): D1PreparedStatement {
+    return db.prepare(grantsOf("(SELECT user_id FROM sessions WHERE id = ? AND kind = 'refresh')")).bind(familyId);
   }
 
   /** The user's roles and the permissions they grant (deduplicated, sorted). One query. */

@@ -119,21 +119,17 @@ export class SessionStore {
    * and the user's grants. No row, no family: the refresh is refused.
    */
   async refreshSnapshot(familyId: string): Promise<RefreshSnapshot> {
-    const owner = "(SELECT user_id FROM sessions WHERE id = ?1 AND kind = 'refresh')";
     const [familyRows, userRows, grantRows] = await this.#db.batch([
       this.#db
         .prepare(
           `SELECT user_id, created_at, expires_at, revoked_at, last_seen_at FROM sessions
-           WHERE id = ?1 AND kind = 'refresh'`,
+           WHERE id = ? AND kind = 'refresh'`,
         )
         .bind(familyId),
-      this.#db.prepare(`SELECT * FROM users WHERE id = ${owner}`).bind(familyId),
       this.#db
-        .prepare(
-          `SELECT ur.role AS role, rp.permission AS permission FROM user_roles ur
-           LEFT JOIN role_permissions rp ON rp.role = ur.role WHERE ur.user_id = ${owner}`,
-        )
+        .prepare("SELECT * FROM users WHERE id = (SELECT user_id FROM sessions WHERE id = ? AND kind = 'refresh')")
         .bind(familyId),
+      RoleStore.familyOwnerGrantsStatement(this.#db, familyId),
     ]);
     const grants = collect((grantRows?.results ?? []) as { role: string; permission: string | null }[]);
     return {
