@@ -1,4 +1,5 @@
 // Rate limits and lockout through HTTP, with the real RateLimiter Durable Object.
+import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import {
   expectError,
@@ -82,6 +83,41 @@ describe("per-IP limits", () => {
     await expectError(over, 429, "too_many_requests");
     expect(Number(over.headers.get("Retry-After"))).toBeGreaterThan(0);
     expect(over.headers.get("RateLimit")).toMatch(/^"login";r=0;t=\d+$/);
+  });
+
+  it("past the login limit, reads nothing: no account lookup in D1", async () => {
+    const ip = randomIp();
+    const email = await signupAndVerify();
+    let lookups = 0;
+    // Counts single-row reads (the account lookup is one); writes pass through.
+    const countingD1 = {
+      prepare: (sql: string) => {
+        const statement = env.DB.prepare(sql);
+        return {
+          bind: (...values: unknown[]) => {
+            const bound = statement.bind(...values);
+            return {
+              first: (column?: string) => {
+                lookups++;
+                return column === undefined ? bound.first() : bound.first(column);
+              },
+              run: () => bound.run(),
+              all: () => bound.all(),
+            };
+          },
+        };
+      },
+    };
+    const call = () =>
+      sendWithEnv(
+        { RATE_LIMIT_LOGIN_PER_IP: "1", DB: countingD1 },
+        jsonRequest("/auth/login", { email, password: WRONG }, { "CF-Connecting-IP": ip }),
+      );
+    await expectError(await call(), 401, "invalid_credentials");
+    const within = lookups;
+    expect(within).toBeGreaterThan(0);
+    await expectError(await call(), 429, "too_many_requests");
+    expect(lookups).toBe(within);
   });
 
   it("keys on CF-Connecting-IP only: a client-sent X-Forwarded-For changes nothing", async () => {

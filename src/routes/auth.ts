@@ -69,7 +69,7 @@ export const authRoutes = new Hono<AppEnv>()
     },
   )
   .post("/login", async (c) => {
-    // The per-IP limit runs beside the account read and gates everything else (LoginService).
+    // The per-IP limit runs while the body is read, and gates everything else (LoginService).
     const gate = ipRateLimit(c, { name: "login", limit: (config) => config.rateLimits.perIp.login });
     gate.catch(() => {}); // observed by login(); a bad body must not leave it unhandled
     const body = await readJson(c, loginBody);

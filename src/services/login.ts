@@ -1,7 +1,7 @@
 /**
  * @module services/login
  * Password login with its abuse protections, in the order they must run:
- *  0. the per-IP limit (the caller's `gate`), beside the read of the account;
+ *  0. the per-IP limit (the caller's `gate`, started before the body is read);
  *  1. reserve an attempt against the account's failure budget (per normalized
  *     email, counted whether or not the account exists, so a lock reveals nothing);
  *  2. demand a CAPTCHA once the account or the IP has failed often enough;
@@ -32,7 +32,7 @@ export interface LoginRequest {
   ip: string | null;
   userAgent: string | null;
   country: string | null;
-  /** Must allow the attempt before anything else (the per-IP rate limit); runs beside the account read. */
+  /** Must allow the attempt before anything else happens (the per-IP rate limit, started by the caller). */
   gate?: Promise<unknown>;
 }
 
@@ -87,11 +87,12 @@ export class LoginService {
     startSession: (user: UserRecord) => Promise<T>,
   ): Promise<T> {
     const { lockout, captcha } = this.#settings;
-    // The account is read beside the per-IP check (a read with no effect); nothing
-    // else happens, the account's budget included, until that check has passed.
-    const found = this.#accounts.findLoginUser(request.email);
-    found.catch(() => {}); // observed below; a refused gate must not leave it unhandled
+    // Nothing happens before the per-IP check has passed: past the limit a
+    // request costs no D1 read and no reservation. Then the account is read
+    // beside the reservation (a read with no effect).
     await request.gate;
+    const found = this.#accounts.findLoginUser(request.email);
+    found.catch(() => {}); // observed below; a refused reservation must not leave it unhandled
     const account = accountKey(request.email);
     const ip = ipFailureKey(request.ip);
     // Failed logins per IP only matter for the CAPTCHA; they never lock.
