@@ -32,12 +32,22 @@ export function rateLimit(options: RateLimitOptions) {
 }
 
 /**
- * The check behind `rateLimit()`, for a handler that overlaps it with its own
- * reads (refresh, login): start it first, and await it before the answer can
- * depend on anything the limit protects. Allowed: the RateLimit headers are set
- * on whatever the handler answers. Refused: throws 429 too_many_requests.
+ * Starts the check behind `rateLimit()` for a handler that overlaps it with its
+ * own work (refresh, login): the handler must await the promise before its
+ * answer can depend on anything the limit protects. A rejection is marked as
+ * observed here, so an early exit (a bad body) leaves no unhandled rejection.
  */
-export async function ipRateLimit(c: Context<AppEnv>, options: RateLimitOptions): Promise<void> {
+export function startIpRateLimit(c: Context<AppEnv>, options: RateLimitOptions): Promise<void> {
+  const gate = ipRateLimit(c, options);
+  gate.catch(() => {});
+  return gate;
+}
+
+/**
+ * The check itself. Allowed: the RateLimit headers are set on whatever the
+ * handler answers. Refused: throws 429 too_many_requests.
+ */
+async function ipRateLimit(c: Context<AppEnv>, options: RateLimitOptions): Promise<void> {
   const { config, limiter } = c.var.services;
   const policy = { limit: options.limit(config), windowMs: config.rateLimits.windowMs };
   const key = `${options.name}:ip:${limitSubject(clientIp(c))}`;

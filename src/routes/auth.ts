@@ -11,7 +11,7 @@ import type { AppEnv } from "../app-env";
 import { invalidToken } from "../errors";
 import { authenticate } from "../middleware/authenticate";
 import { readJson } from "../middleware/json-body";
-import { ipRateLimit, rateLimit } from "../middleware/rate-limit";
+import { rateLimit, startIpRateLimit } from "../middleware/rate-limit";
 import { normalizeEmail } from "../services/email";
 import { tooManyRequests } from "../services/login";
 import { publicUser } from "../services/users";
@@ -70,8 +70,7 @@ export const authRoutes = new Hono<AppEnv>()
   )
   .post("/login", async (c) => {
     // The per-IP limit runs while the body is read, and gates everything else (LoginService).
-    const gate = ipRateLimit(c, { name: "login", limit: (config) => config.rateLimits.perIp.login });
-    gate.catch(() => {}); // observed by login(); a bad body must not leave it unhandled
+    const gate = startIpRateLimit(c, { name: "login", limit: (config) => config.rateLimits.perIp.login });
     const body = await readJson(c, loginBody);
     const { ip, userAgent, country } = c.var.meta;
     const request = {
@@ -92,8 +91,7 @@ export const authRoutes = new Hono<AppEnv>()
   .post("/refresh", async (c) => {
     // The per-IP limit is checked beside the token reads, and answers wait for it
     // (SessionService.refresh): no answer about a token comes past the limit.
-    const gate = ipRateLimit(c, { name: "refresh", limit: (config) => config.rateLimits.perIp.refresh });
-    gate.catch(() => {}); // observed by refresh(); a bad body must not leave it unhandled
+    const gate = startIpRateLimit(c, { name: "refresh", limit: (config) => config.rateLimits.perIp.refresh });
     const { refresh_token } = await readJson(c, refreshBody);
     const now = Date.now();
     const onReuse = (event: { familyId: string; userId: string }) =>

@@ -39,12 +39,12 @@ export class RoleStore {
 
   /** The statement behind grantsFor, for batches that need the grants with other reads. */
   static grantsStatement(db: D1Database, userId: string): D1PreparedStatement {
-    return db.prepare(grantsOf("?")).bind(userId);
+    return RoleStore.grantsStatementWhere(db, "?", userId);
   }
 
-  /** The same for the user who owns refresh family `familyId` (none if there is no such family). */
-  static familyOwnerGrantsStatement(db: D1Database, familyId: string): D1PreparedStatement {
-    return db.prepare(grantsOf("(SELECT user_id FROM sessions WHERE id = ? AND kind = 'refresh')")).bind(familyId);
+  /** The same for the user that `userIdSql` (SQL with one parameter, bound to `value`) names. */
+  static grantsStatementWhere(db: D1Database, userIdSql: string, value: string): D1PreparedStatement {
+    return db.prepare(grantsOf(userIdSql)).bind(value);
   }
 
   /** The user's roles and the permissions they grant (deduplicated, sorted). One query. */

@@ -30,6 +30,9 @@ export interface CookieSessionRow extends SessionRow {
   disabled_at: number | null;
 }
 
+/** The user who owns refresh family `?` (no row when there is no such family). */
+const FAMILY_OWNER = "(SELECT user_id FROM sessions WHERE id = ? AND kind = 'refresh')";
+
 /** A refresh family as its `sessions` row records it. */
 export interface FamilyRow {
   user_id: string;
@@ -126,10 +129,8 @@ export class SessionStore {
            WHERE id = ? AND kind = 'refresh'`,
         )
         .bind(familyId),
-      this.#db
-        .prepare("SELECT * FROM users WHERE id = (SELECT user_id FROM sessions WHERE id = ? AND kind = 'refresh')")
-        .bind(familyId),
-      RoleStore.familyOwnerGrantsStatement(this.#db, familyId),
+      this.#db.prepare(`SELECT * FROM users WHERE id = ${FAMILY_OWNER}`).bind(familyId),
+      RoleStore.grantsStatementWhere(this.#db, FAMILY_OWNER, familyId),
     ]);
     const grants = collect((grantRows?.results ?? []) as { role: string; permission: string | null }[]);
     return {
