@@ -146,6 +146,77 @@ describe("bad input on /auth/*", () => {
     await expectError(await send(`${BASE}/`), 404, "not_found");
   });
 
+  it("still logs in when settling the success fails after the answer, and logs the failure", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const email = await signupAndVerify();
+      const limiter = env.RATE_LIMITER;
+      // The real limiter, except that settling a reservation fails.
+      const failingSettle = {
+        idFromName: (name: string) => limiter.idFromName(name),
+        get: (id: DurableObjectId) => {
+          const stub = limiter.get(id);
+          return {
+            consume: (...args: Parameters<typeof stub.consume>) => stub.consume(...args),
+            reserveAttempt: (...args: Parameters<typeof stub.reserveAttempt>) => stub.reserveAttempt(...args),
+            settleAttempt: async () => {
+              throw new Error("Durable Object unreachable");
+            },
+          };
+        },
+      };
+      const response = await sendWithEnv(
+        { RATE_LIMITER: failingSettle },
+        jsonRequest("/auth/login", { email, password: PASSWORD }),
+      );
+      expect(response.status).toBe(200);
+      expect(log.mock.calls.some(([line]) => String(line).includes('"event":"login_settle_failed"'))).toBe(true);
+    } finally {
+      log.mockRestore();
+    }
+  });
+
+  it("still audits the login when the device bookkeeping fails", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const email = await signupAndVerify();
+      const userId = String((await userRow(email))?.id);
+      // Only the batch that writes the audit row with the device check fails.
+      const deviceStatements = new WeakSet<D1PreparedStatement>();
+      const failingDeviceBatch = {
+        prepare: (sql: string) => {
+          const statement = env.DB.prepare(sql);
+          if (!sql.includes("known_devices")) return statement;
+          return {
+            bind: (...values: unknown[]) => {
+              const bound = statement.bind(...values);
+              deviceStatements.add(bound);
+              return bound;
+            },
+          };
+        },
+        batch: async (statements: D1PreparedStatement[]) => {
+          if (statements.some((statement) => deviceStatements.has(statement))) throw new Error("D1 unavailable");
+          return env.DB.batch(statements);
+        },
+      };
+      const response = await sendWithEnv(
+        { DB: failingDeviceBatch },
+        jsonRequest("/auth/login", { email, password: PASSWORD }),
+      );
+      expect(response.status).toBe(200);
+      const audited = await env.DB.prepare(
+        "SELECT COUNT(*) AS n FROM audit_log WHERE user_id = ? AND event = 'login_succeeded'",
+      )
+        .bind(userId)
+        .first<number>("n");
+      expect(audited).toBe(1);
+      expect(log.mock.calls.some(([line]) => String(line).includes('"event":"login_record_failed"'))).toBe(true);
+    } finally {
+      log.mockRestore();
+    }
+  });
+
   it("leaves no live session behind when the refresh token cannot be stored", async () => {
     const log = vi.spyOn(console, "error").mockImplementation(() => {});
     try {

@@ -362,6 +362,26 @@ describe("POST /auth/refresh", () => {
     }
   });
 
+  it("still answers when writing the family's last use fails, and logs the failure", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const session = await newSession();
+      const familyId = (await familyIdOf(session.refresh_token)) ?? "";
+      await env.DB.prepare("UPDATE sessions SET last_seen_at = ? WHERE id = ?")
+        .bind(Date.now() - 120_000, familyId)
+        .run();
+      const response = await sendWithEnv(
+        { DB: d1FailingOn("SET last_seen_at") },
+        jsonRequest("/auth/refresh", { refresh_token: session.refresh_token }),
+      );
+      expect(response.status).toBe(200);
+      await refreshOk(((await response.json()) as TokenResponse).refresh_token);
+      expect(log.mock.calls.some(([line]) => String(line).includes('"event":"session_touch_failed"'))).toBe(true);
+    } finally {
+      log.mockRestore();
+    }
+  });
+
   it("records the family's last use for the session list at most once a minute", async () => {
     const session = await newSession();
     const familyId = (await familyIdOf(session.refresh_token)) ?? "";
@@ -382,6 +402,21 @@ describe("POST /auth/refresh", () => {
     expect(await lastSeen()).toBe(touched);
   });
 });
+
+/** A D1 binding whose statements fail when their SQL contains `failing`; all else is the real D1. */
+function d1FailingOn(failing: string) {
+  const fail = async () => {
+    throw new Error(`D1 unavailable for: ${failing}`);
+  };
+  return {
+    prepare: (sql: string) => {
+      const statement = env.DB.prepare(sql);
+      if (!sql.includes(failing)) return statement;
+      return { bind: () => ({ run: fail, first: fail, all: fail }) };
+    },
+    batch: (statements: D1PreparedStatement[]) => env.DB.batch(statements),
+  };
+}
 
 async function familyIdOf(refreshToken: string): Promise<string | undefined> {
   return (await new RefreshTokenStore(env.TOKENS).getToken(await sha256Hex(refreshToken), Date.now()))?.family_id;
