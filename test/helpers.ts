@@ -3,7 +3,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import worker from "../src/index";
+import worker from "../src/app/index";
 
 export const BASE = "https://auth.test";
 export const PASSWORD = "correct horse battery staple";

@@ -9,9 +9,9 @@
  * issuer, audience, exp/nbf with at most 30 s of clock tolerance.
  */
 import { errors, type JSONWebKeySet, type JWTPayload, jwtVerify } from "jose";
-import { RevocationStore } from "../storage/revocation";
 import { VerifyError } from "./errors";
 import { type JwksFetcher, type JwksSource, RemoteJwks, staticJwks } from "./jwks-cache";
+import { RevocationStore } from "./revocation";
 
 export const ACCESS_TOKEN_TYP = "at+jwt";
 export const MAX_CLOCK_TOLERANCE_SECONDS = 30;

@@ -1,0 +1,51 @@
+/**
+ * @module routes/api-keys
+ *   POST   /auth/api-keys {name, scopes, expires_at?}   201 with the key, shown once
+ *   GET    /auth/api-keys                               the caller's live keys (never the secret)
+ *   DELETE /auth/api-keys/{id}                          revoke (another user's id: 404)
+ * A user (bearer token or cookie + CSRF) manages keys; an API key cannot mint more keys.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app/app-env";
+import { AuthError } from "../app/errors/codes";
+import { readJson } from "../app/json-body";
+import { authenticate } from "../authn/authenticate-middleware";
+
+const createBody = z.object({
+  name: z.string().trim().min(1).max(100),
+  scopes: z
+    .array(
+      z.string().regex(/^[a-z0-9_-]+:[a-z0-9_*-]+(@[a-z0-9_-]+)?$/, "each scope is <resource>:<action>[@condition]"),
+    )
+    .min(1)
+    .max(64),
+  expires_at: z.iso.datetime({ offset: true }).optional(),
+  /** Also a signing key for HMAC-signed requests: the answer then carries `signing_secret`, once. */
+  signing: z.boolean().default(false),
+});
+
+export const apiKeyRoutes = new Hono<AppEnv>()
+  .use("*", authenticate())
+  .post("/", async (c) => {
+    const body = await readJson(c, createBody);
+    const { userId } = c.var.identity;
+    const now = Date.now();
+    const grants = await c.var.services.roles.grantsFor(userId);
+    const expiresAt = body.expires_at === undefined ? null : Date.parse(body.expires_at);
+    const request = { name: body.name, scopes: body.scopes, expiresAt, signing: body.signing };
+    const created = await c.var.services.apiKeys.create(userId, grants, request, now);
+    c.var.audit.record("api_key_created", userId, { key_id: created.view.id, scopes: created.view.scopes }, now);
+    const signing = created.signingSecret ? { signing_secret: created.signingSecret } : {};
+    return c.json({ key: created.key, ...signing, ...created.view }, 201);
+  })
+  .get("/", async (c) => c.json({ api_keys: await c.var.services.apiKeys.list(c.var.identity.userId) }))
+  .delete("/:id", async (c) => {
+    const { userId } = c.var.identity;
+    const now = Date.now();
+    if (!(await c.var.services.apiKeys.revoke(c.req.param("id"), userId, now))) {
+      throw new AuthError(404, "not_found", "no such API key");
+    }
+    c.var.audit.record("api_key_revoked", userId, { key_id: c.req.param("id") }, now);
+    return c.body(null, 204);
+  });

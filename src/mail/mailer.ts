@@ -1,0 +1,79 @@
+/**
+ * @module services/mailer
+ * Sends mail through the transport chosen by MAIL_TRANSPORT:
+ *   outbox — kept in D1 for tests and developers (GET /_dev/outbox); never in production;
+ *   log    — one structured log line per message (bodies only outside production);
+ *   resend — Resend's REST API over fetch.
+ */
+
+import { logEvent } from "../lib/log";
+import type { MailOutboxStore } from "./outbox-store";
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export interface Mailer {
+  send(message: MailMessage): Promise<void>;
+}
+
+export class OutboxMailer implements Mailer {
+  readonly #outbox: MailOutboxStore;
+  readonly #clock: () => number;
+
+  constructor(outbox: MailOutboxStore, clock: () => number = Date.now) {
+    this.#outbox = outbox;
+    this.#clock = clock;
+  }
+
+  send(message: MailMessage): Promise<void> {
+    return this.#outbox.insert(message, this.#clock());
+  }
+}
+
+export class LogMailer implements Mailer {
+  readonly #includeBodies: boolean;
+
+  /** Bodies hold verification links, which are credentials: log them only in development. */
+  constructor(options: { includeBodies: boolean }) {
+    this.#includeBodies = options.includeBodies;
+  }
+
+  async send(message: MailMessage): Promise<void> {
+    const body = this.#includeBodies ? { text: message.text } : {};
+    logEvent("info", "mail", { to: message.to, subject: message.subject, ...body });
+  }
+}
+
+export const RESEND_ENDPOINT = "https://api.resend.com/emails";
+
+export class ResendMailer implements Mailer {
+  readonly #apiKey: string;
+  readonly #from: string;
+
+  constructor(apiKey: string, from: string) {
+    this.#apiKey = apiKey;
+    this.#from = from;
+  }
+
+  async send(message: MailMessage): Promise<void> {
+    const response = await fetch(RESEND_ENDPOINT, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${this.#apiKey}`, "Content-Type": "application/json" },
+      body: JSON.stringify({
+        from: this.#from,
+        to: [message.to],
+        subject: message.subject,
+        text: message.text,
+        html: message.html,
+      }),
+    });
+    if (!response.ok) {
+      // The provider's answer may echo addresses; keep only the status.
+      throw new Error(`mail provider answered ${response.status}`);
+    }
+  }
+}

@@ -1,0 +1,152 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import {
+  expectError,
+  freshEmail,
+  jsonRequest,
+  login,
+  outbox,
+  PASSWORD,
+  postJson,
+  sendWithEnv,
+  signupAndVerify,
+  userRow,
+  verificationTokenFrom,
+} from "../helpers";
+
+describe("POST /auth/signup", () => {
+  it("answers 202 verification_required and mails a verification link built from PUBLIC_URL", async () => {
+    const email = freshEmail();
+    const response = await postJson("/auth/signup", { email, password: PASSWORD });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ status: "verification_required" });
+    const mails = await outbox(email);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]?.text).toMatch(/^https:\/\/auth\.test\/auth\/verify-email\?token=[A-Za-z0-9_-]{43}$/m);
+    const row = await userRow(email);
+    expect(row?.email_verified_at).toBeNull();
+    expect(String(row?.password_hash)).toMatch(/^pbkdf2-sha256\$100000\$p1\$/);
+  });
+
+  it("gives a taken email the same answer, leaves the account untouched and tells its owner", async () => {
+    const email = await signupAndVerify();
+    const before = await userRow(email);
+    const first = await postJson("/auth/signup", { email: freshEmail(), password: PASSWORD });
+    const again = await postJson("/auth/signup", { email, password: "a different password 123" });
+    expect(again.status).toBe(first.status);
+    expect(await again.json()).toEqual(await first.json());
+    expect(await userRow(email)).toEqual(before);
+    // The original password still works; the attempted one does not.
+    await login(email);
+    await expectError(
+      await postJson("/auth/login", { email, password: "a different password 123" }),
+      401,
+      "invalid_credentials",
+    );
+    const mails = await outbox(email);
+    expect(mails.map((m) => m.subject)).toEqual([
+      "Confirm your email address",
+      "Someone tried to sign up with your address",
+    ]);
+    expect(mails[1]?.text).not.toMatch(/token=/);
+  });
+
+  it("cannot pre-hijack an unverified address: the owner's own link installs the owner's password", async () => {
+    const email = freshEmail("victim");
+    // An attacker signs up first with the victim's address and a password of their choosing.
+    await postJson("/auth/signup", { email, password: "attacker chosen password" });
+    // The victim signs up too: same 202, and a fresh verification mail (not just a notice).
+    const again = await postJson("/auth/signup", { email, password: PASSWORD });
+    expect(again.status).toBe(202);
+    const mails = await outbox(email);
+    expect(mails.map((m) => m.subject)).toEqual(["Confirm your email address", "Confirm your email address"]);
+    const [attackersLink, victimsLink] = mails.map(verificationTokenFrom);
+    // The victim uses the link from their own signup.
+    expect((await postJson("/auth/verify-email", { token: victimsLink })).status).toBe(200);
+    await login(email);
+    await expectError(
+      await postJson("/auth/login", { email, password: "attacker chosen password" }),
+      401,
+      "invalid_credentials",
+    );
+    // The attacker's earlier link died with the verification.
+    await expectError(await postJson("/auth/verify-email", { token: attackersLink }), 400, "invalid_grant");
+    await login(email);
+  });
+
+  it("normalizes the email: case, surrounding spaces and Unicode form make one account", async () => {
+    const local = `Zoe\u0301-${crypto.randomUUID()}`; // "e" + combining acute accent
+    await postJson("/auth/signup", { email: `  ${local}@Example.COM `, password: PASSWORD });
+    const normalized = `${local.normalize("NFC").toLowerCase()}@example.com`;
+    expect(await userRow(normalized)).not.toBeNull();
+    const again = await postJson("/auth/signup", { email: normalized.toUpperCase(), password: PASSWORD });
+    expect(again.status).toBe(202);
+    const count = await env.DB.prepare("SELECT COUNT(*) AS n FROM users WHERE email = ?").bind(normalized).first("n");
+    expect(count).toBe(1);
+  });
+
+  it.each([
+    ["too short", "short7!"],
+    ["too common", "password123"],
+    ["too common, whatever the case", "PASSWORD123"],
+    ["longer than 256 characters", "x".repeat(257)],
+    ["containing NUL", "good password\u0000tail"],
+  ])("refuses a password that is %s with 400 weak_password and creates nothing", async (_, password) => {
+    const email = freshEmail();
+    await expectError(await postJson("/auth/signup", { email, password }), 400, "weak_password");
+    expect(await userRow(email)).toBeNull();
+    expect(await outbox(email)).toEqual([]);
+  });
+
+  it("accepts any Unicode and exactly 256 characters, never truncating", async () => {
+    const email = await signupAndVerify(freshEmail(), "ü".repeat(256));
+    await login(email, "ü".repeat(256));
+    await expectError(await postJson("/auth/login", { email, password: "ü".repeat(255) }), 401, "invalid_credentials");
+  });
+
+  it("treats NFKC-equivalent passwords as the same password", async () => {
+    const email = await signupAndVerify(freshEmail(), "ﬁne password ①②"); // ligature fi, circled digits
+    await login(email, "fine password 12");
+  });
+
+  it.each([
+    ["an invalid email", { email: "not-an-email", password: PASSWORD }, "email"],
+    ["a missing email", { password: PASSWORD }, "email"],
+    ["a non-string password", { email: "x@example.com", password: 12345678 }, "password"],
+  ])("answers 400 invalid_request for %s, naming the field", async (_, body, field) => {
+    const { error_description } = await expectError(await postJson("/auth/signup", body), 400, "invalid_request");
+    expect(error_description).toContain(field);
+  });
+});
+
+describe("POST /auth/signup with REQUIRE_EMAIL_VERIFICATION=false", () => {
+  const noVerification = { REQUIRE_EMAIL_VERIFICATION: "false" };
+
+  it("answers 201 with a token response and a verified user", async () => {
+    const email = freshEmail();
+    const response = await sendWithEnv(noVerification, jsonRequest("/auth/signup", { email, password: PASSWORD }));
+    expect(response.status).toBe(201);
+    const body = (await response.json()) as {
+      token_type: string;
+      access_token: string;
+      refresh_token: string;
+      user: { email: string; email_verified: boolean };
+    };
+    expect(body.token_type).toBe("Bearer");
+    expect(body.access_token).toMatch(/^ey/);
+    expect(body.refresh_token).toMatch(/^elr_[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
+    expect(body.user).toMatchObject({ email, email_verified: true });
+    expect(await outbox(email)).toEqual([]);
+  });
+
+  it("answers 409 email_taken for a taken email (the documented trade-off) and leaves the account as it was", async () => {
+    const email = await signupAndVerify();
+    const before = await userRow(email);
+    const response = await sendWithEnv(
+      noVerification,
+      jsonRequest("/auth/signup", { email, password: "another fine password" }),
+    );
+    await expectError(response, 409, "email_taken");
+    expect(await userRow(email)).toEqual(before);
+  });
+});

@@ -1,0 +1,86 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import {
+  BASE,
+  expectError,
+  freshEmail,
+  login,
+  outbox,
+  PASSWORD,
+  postJson,
+  send,
+  userRow,
+  verificationTokenFrom,
+} from "../helpers";
+
+async function signupForToken(): Promise<{ email: string; token: string }> {
+  const email = freshEmail();
+  expect((await postJson("/auth/signup", { email, password: PASSWORD })).status).toBe(202);
+  const [mail] = await outbox(email);
+  if (!mail) throw new Error("no mail");
+  return { email, token: verificationTokenFrom(mail) };
+}
+
+describe("POST /auth/verify-email", () => {
+  it("verifies the email and answers with the user; login then works", async () => {
+    const { email, token } = await signupForToken();
+    const response = await postJson("/auth/verify-email", { token });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ user: { email, email_verified: true } });
+    await login(email);
+  });
+
+  it("stores only a SHA-256 of the token", async () => {
+    const { email, token } = await signupForToken();
+    const row = await env.DB.prepare(
+      "SELECT t.token_hash FROM email_verification_tokens t JOIN users u ON u.id = t.user_id WHERE u.email = ?",
+    )
+      .bind(email)
+      .first<{ token_hash: string }>();
+    expect(row?.token_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(row?.token_hash).not.toContain(token);
+  });
+
+  it("refuses a token the second time: single use", async () => {
+    const { token } = await signupForToken();
+    expect((await postJson("/auth/verify-email", { token })).status).toBe(200);
+    await expectError(await postJson("/auth/verify-email", { token }), 400, "invalid_grant");
+  });
+
+  it("lets exactly one of two concurrent uses of a token succeed", async () => {
+    const { token } = await signupForToken();
+    const answers = await Promise.all([
+      postJson("/auth/verify-email", { token }),
+      postJson("/auth/verify-email", { token }),
+    ]);
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 400]);
+  });
+
+  it("refuses an expired token and leaves the email unverified", async () => {
+    const { email, token } = await signupForToken();
+    const user = await userRow(email);
+    await env.DB.prepare("UPDATE email_verification_tokens SET expires_at = ? WHERE user_id = ?")
+      .bind(Date.now() - 1, user?.id)
+      .run();
+    await expectError(await postJson("/auth/verify-email", { token }), 400, "invalid_grant");
+    expect((await userRow(email))?.email_verified_at).toBeNull();
+  });
+
+  it("refuses an unknown token and a missing one", async () => {
+    await expectError(await postJson("/auth/verify-email", { token: "not-a-real-token" }), 400, "invalid_grant");
+    await expectError(await postJson("/auth/verify-email", {}), 400, "invalid_request");
+  });
+});
+
+describe("GET /auth/verify-email (the mailed link)", () => {
+  it("serves a confirmation page without spending the token", async () => {
+    const { token } = await signupForToken();
+    const page = await send(`${BASE}/auth/verify-email?token=${token}`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("Content-Type")).toMatch(/^text\/html/);
+    expect(page.headers.get("Content-Security-Policy")).toContain("default-src 'none'");
+    const html = await page.text();
+    expect(html).not.toContain(token);
+    expect((await postJson("/auth/verify-email", { token })).status).toBe(200);
+  });
+});
