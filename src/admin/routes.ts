@@ -1,5 +1,5 @@
 /**
- * @module routes/admin
+ * @module admin/routes
  * /admin/*: the admin API, behind permissions (checked against D1, not the token):
  *   GET    /admin/users?q=&limit=&cursor=          users:read
  *   GET    /admin/users/{id}                       users:read
@@ -12,28 +12,16 @@
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../app/app-env";
-import { AuthError, invalidRequest } from "../app/errors/codes";
+import { invalidRequest } from "../app/errors/codes";
 import { authenticate } from "../authn/authenticate-middleware";
 import { requirePermission } from "../authz/permission-middleware";
 import { publicUser } from "../identity/users";
-import type { SessionRow } from "../sessions/session-store";
 
 function pageSize(raw: string | undefined): number {
   if (raw === undefined) return 50;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 200) throw invalidRequest("limit: a whole number from 1 to 200");
   return n;
-}
-
-function sessionView(row: SessionRow) {
-  return {
-    id: row.id,
-    kind: row.kind,
-    created_at: new Date(row.created_at).toISOString(),
-    last_seen_at: new Date(row.last_seen_at).toISOString(),
-    ip: row.ip,
-    user_agent: row.user_agent,
-  };
 }
 
 export const adminRoutes = new Hono<AppEnv>()
@@ -48,62 +36,44 @@ export const adminRoutes = new Hono<AppEnv>()
     });
   })
   .get("/users/:id", requirePermission("users:read"), async (c) => {
-    const user = await c.var.services.admin.user(c.req.param("id"));
+    const user = await c.var.services.users.requireExisting(c.req.param("id"));
     const grants = await c.var.services.roles.grantsFor(user.id);
     return c.json({ user: { ...publicUser(user), disabled: user.disabled_at !== null, roles: grants.roles } });
   })
   .post("/users/:id/disable", requirePermission("users:write"), async (c) => {
-    await c.var.services.admin.setDisabled(c.var.identity.userId, c.req.param("id"), true, c.var.audit, Date.now());
+    await c.var.services.admin.setDisabled(c.var.identity.userId, c.req.param("id"), true, c.var.ctx);
     return c.body(null, 204);
   })
   .post("/users/:id/enable", requirePermission("users:write"), async (c) => {
-    await c.var.services.admin.setDisabled(c.var.identity.userId, c.req.param("id"), false, c.var.audit, Date.now());
+    await c.var.services.admin.setDisabled(c.var.identity.userId, c.req.param("id"), false, c.var.ctx);
     return c.body(null, 204);
   })
   .put("/users/:id/roles/:role", requirePermission("users:write"), async (c) => {
     const { id, role } = c.req.param();
-    await c.var.services.admin.changeRole(c.var.identity.userId, id, role, "assign", c.var.audit, Date.now());
+    await c.var.services.admin.changeRole(c.var.identity.userId, id, role, "assign", c.var.ctx);
     return c.body(null, 204);
   })
   .delete("/users/:id/roles/:role", requirePermission("users:write"), async (c) => {
     const { id, role } = c.req.param();
-    await c.var.services.admin.changeRole(c.var.identity.userId, id, role, "remove", c.var.audit, Date.now());
+    await c.var.services.admin.changeRole(c.var.identity.userId, id, role, "remove", c.var.ctx);
     return c.body(null, 204);
   })
   .get("/users/:id/sessions", requirePermission("users:read"), async (c) => {
-    const user = await c.var.services.admin.user(c.req.param("id"));
-    const rows = await c.var.services.sessionStore.listLive(user.id, Date.now());
-    return c.json({ sessions: rows.map(sessionView) });
+    const user = await c.var.services.users.requireExisting(c.req.param("id"));
+    return c.json({ sessions: await c.var.services.accountSessions.list(user.id, c.var.ctx.now) });
   })
   .delete("/users/:id/sessions/:sid", requirePermission("users:write"), async (c) => {
     const { id, sid } = c.req.param();
-    const now = Date.now();
-    const row = await c.var.services.sessionStore.findOwned(sid, id);
-    if (!row || row.revoked_at !== null) throw new AuthError(404, "not_found", "no such session");
-    if (row.kind === "cookie") await c.var.services.cookieSessions.end(row.id, now);
-    else await c.var.services.sessions.revokeFamily(row.id, id, now);
-    c.var.audit.record("session_revoked", id, { session_id: row.id, kind: row.kind, by: c.var.identity.userId }, now);
+    await c.var.services.accountSessions.revoke(id, sid, c.var.ctx, c.var.identity.userId);
     return c.body(null, 204);
   })
   .get("/audit", requirePermission("audit:read"), async (c) => {
     const before = c.req.query("before");
     if (before !== undefined && !/^\d+$/.test(before)) throw invalidRequest("before: an audit entry id");
-    const rows = await c.var.services.auditLog.list({
+    const entries = await c.var.services.auditTrail.list({
       userId: c.req.query("user_id") ?? null,
       before: before === undefined ? null : Number(before),
       limit: pageSize(c.req.query("limit")),
     });
-    return c.json({
-      entries: rows.map((row) => ({
-        id: row.id,
-        time: new Date(row.created_at).toISOString(),
-        event: row.event,
-        user_id: row.user_id,
-        ip: row.ip,
-        user_agent: row.user_agent,
-        country: row.country,
-        request_id: row.request_id,
-        details: JSON.parse(row.details) as unknown,
-      })),
-    });
+    return c.json({ entries });
   });

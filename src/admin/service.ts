@@ -1,48 +1,45 @@
 /**
- * @module services/admin
+ * @module admin/service
  * What administrators do to other users: disable and enable accounts, assign
  * and remove roles, end sessions. Every change is audited with the acting admin.
  * Nobody changes their own roles or disables themselves here (no endpoint lets
  * anyone grant themselves a role), and nobody assigns a role that grants more
  * than they hold.
  */
-
-import type { ApiKeyStore } from "../api-keys/api-key-store";
-import { AuthError } from "../app/errors/codes";
-import type { AuditLog } from "../audit/audit-log";
+import type { ApiKeyService } from "../api-keys/service";
+import { insufficientScope, notFound } from "../app/errors/codes";
+import type { RequestContext } from "../app/request-context";
 import type { RoleStore } from "../authz/role-store";
-import type { UserRecord, UserStore } from "../identity/user-store";
-import type { SessionService } from "../sessions/refresh-sessions";
+import type { UserStore } from "../identity/user-store";
+import type { UserService } from "../identity/users";
+import type { AccountSessions } from "../sessions/account-sessions";
 import { grantWithin } from "../verify/policy";
 
+export interface AdminServiceOptions {
+  users: UserService;
+  userStore: UserStore;
+  roles: RoleStore;
+  sessions: AccountSessions;
+  apiKeys: ApiKeyService;
+}
+
 export class AdminService {
-  readonly #users: UserStore;
-  readonly #roles: RoleStore;
-  readonly #sessions: SessionService;
-  readonly #apiKeys: ApiKeyStore;
+  readonly #o: AdminServiceOptions;
 
-  constructor(users: UserStore, roles: RoleStore, sessions: SessionService, apiKeys: ApiKeyStore) {
-    this.#users = users;
-    this.#roles = roles;
-    this.#sessions = sessions;
-    this.#apiKeys = apiKeys;
-  }
-
-  async user(id: string): Promise<UserRecord> {
-    const user = await this.#users.findById(id);
-    if (!user) throw new AuthError(404, "not_found", "no such user");
-    return user;
+  constructor(options: AdminServiceOptions) {
+    this.#o = options;
   }
 
   /** Disabling kills every session and token of the user at once. */
-  async setDisabled(adminId: string, userId: string, disabled: boolean, audit: AuditLog, now: number): Promise<void> {
-    if (adminId === userId) throw new AuthError(403, "insufficient_scope", "administrators cannot disable themselves");
-    await this.user(userId);
-    await this.#users.setDisabled(userId, disabled ? now : null, now);
+  async setDisabled(adminId: string, userId: string, disabled: boolean, ctx: RequestContext): Promise<void> {
+    const { now } = ctx;
+    if (adminId === userId) throw insufficientScope("administrators cannot disable themselves");
+    await this.#o.users.requireExisting(userId);
+    await this.#o.userStore.setDisabled(userId, disabled ? now : null, now);
     // Every credential dies with the account: sessions and tokens (not-before), and
     // API keys for good — re-enabling the account must not bring old keys back.
-    if (disabled) await Promise.all([this.#sessions.logoutAll(userId, now), this.#apiKeys.revokeAllFor(userId, now)]);
-    audit.record(disabled ? "user_disabled" : "user_enabled", userId, { by: adminId }, now);
+    if (disabled) await Promise.all([this.#o.sessions.endAll(userId, now), this.#o.apiKeys.revokeAll(userId, now)]);
+    ctx.audit.record(disabled ? "user_disabled" : "user_enabled", userId, { by: adminId }, now);
   }
 
   /**
@@ -54,30 +51,28 @@ export class AdminService {
     userId: string,
     role: string,
     change: "assign" | "remove",
-    audit: AuditLog,
-    now: number,
+    ctx: RequestContext,
   ): Promise<void> {
-    if (adminId === userId) throw new AuthError(403, "insufficient_scope", "nobody changes their own roles");
-    await this.user(userId);
-    if (!(await this.#roles.roleExists(role))) throw new AuthError(404, "not_found", "no such role");
-    if (change === "assign") {
-      // Least privilege, transitively: nobody hands out more than they hold.
-      const [held, granted] = await Promise.all([this.#roles.grantsFor(adminId), this.#roles.permissionsOf(role)]);
-      const beyond = granted.filter((grant) => !grantWithin(grant, held.permissions, adminId));
-      if (beyond.length > 0) {
-        throw new AuthError(
-          403,
-          "insufficient_scope",
-          `the role grants permissions you do not hold: ${beyond.join(", ")}`,
-        );
-      }
-    }
+    const { now } = ctx;
+    if (adminId === userId) throw insufficientScope("nobody changes their own roles");
+    await this.#o.users.requireExisting(userId);
+    if (!(await this.#o.roles.roleExists(role))) throw notFound("no such role");
+    if (change === "assign") await this.#checkWithin(adminId, role);
     const changed =
       change === "assign"
-        ? await this.#roles.assign(userId, role, adminId, now)
-        : await this.#roles.remove(userId, role);
+        ? await this.#o.roles.assign(userId, role, adminId, now)
+        : await this.#o.roles.remove(userId, role);
     if (!changed) return;
-    await this.#sessions.expireAccessTokens(userId, now);
-    audit.record(change === "assign" ? "role_assigned" : "role_removed", userId, { role, by: adminId }, now);
+    await this.#o.sessions.expireAccessTokens(userId, now);
+    ctx.audit.record(change === "assign" ? "role_assigned" : "role_removed", userId, { role, by: adminId }, now);
+  }
+
+  /** Least privilege, transitively: nobody hands out more than they hold. */
+  async #checkWithin(adminId: string, role: string): Promise<void> {
+    const [held, granted] = await Promise.all([this.#o.roles.grantsFor(adminId), this.#o.roles.permissionsOf(role)]);
+    const beyond = granted.filter((grant) => !grantWithin(grant, held.permissions, adminId));
+    if (beyond.length > 0) {
+      throw insufficientScope(`the role grants permissions you do not hold: ${beyond.join(", ")}`);
+    }
   }
 }

@@ -1,5 +1,5 @@
 /**
- * @module storage/api-keys
+ * @module api-keys/api-key-store
  * D1 access to `api_keys`.
  */
 

@@ -1,5 +1,5 @@
 /**
- * @module durable/nonce-store
+ * @module api-keys/nonce-object
  * The NonceStore Durable Object (SQLite-backed): remembers the nonces of signed
  * requests until their signatures could no longer be accepted anyway, so each
  * signature is accepted once. One object per signing key id (no global hot spot).

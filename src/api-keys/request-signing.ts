@@ -1,5 +1,5 @@
 /**
- * @module services/request-signing
+ * @module api-keys/request-signing
  * Signed requests for service-to-service calls: HMAC-SHA256 over a canonical
  * string (below), with an API key's id as the key id. The signing secret is
  * derived — HMAC(REQUEST_SIGNING_SECRET, "edgelock/request-signing/" + key id) —

@@ -1,5 +1,5 @@
 /**
- * @module routes/api-keys
+ * @module api-keys/routes
  *   POST   /auth/api-keys {name, scopes, expires_at?}   201 with the key, shown once
  *   GET    /auth/api-keys                               the caller's live keys (never the secret)
  *   DELETE /auth/api-keys/{id}                          revoke (another user's id: 404)
@@ -8,7 +8,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app/app-env";
-import { AuthError } from "../app/errors/codes";
 import { readJson } from "../app/json-body";
 import { authenticate } from "../authn/authenticate-middleware";
 
@@ -30,22 +29,20 @@ export const apiKeyRoutes = new Hono<AppEnv>()
   .post("/", async (c) => {
     const body = await readJson(c, createBody);
     const { userId } = c.var.identity;
-    const now = Date.now();
-    const grants = await c.var.services.roles.grantsFor(userId);
+    const { ctx, services } = c.var;
+    const grants = await services.roles.grantsFor(userId);
     const expiresAt = body.expires_at === undefined ? null : Date.parse(body.expires_at);
     const request = { name: body.name, scopes: body.scopes, expiresAt, signing: body.signing };
-    const created = await c.var.services.apiKeys.create(userId, grants, request, now);
-    c.var.audit.record("api_key_created", userId, { key_id: created.view.id, scopes: created.view.scopes }, now);
+    const created = await services.apiKeys.create(userId, grants, request, ctx.now);
+    ctx.audit.record("api_key_created", userId, { key_id: created.view.id, scopes: created.view.scopes }, ctx.now);
     const signing = created.signingSecret ? { signing_secret: created.signingSecret } : {};
     return c.json({ key: created.key, ...signing, ...created.view }, 201);
   })
   .get("/", async (c) => c.json({ api_keys: await c.var.services.apiKeys.list(c.var.identity.userId) }))
   .delete("/:id", async (c) => {
     const { userId } = c.var.identity;
-    const now = Date.now();
-    if (!(await c.var.services.apiKeys.revoke(c.req.param("id"), userId, now))) {
-      throw new AuthError(404, "not_found", "no such API key");
-    }
-    c.var.audit.record("api_key_revoked", userId, { key_id: c.req.param("id") }, now);
+    const { ctx } = c.var;
+    await c.var.services.apiKeys.revoke(c.req.param("id"), userId, ctx.now);
+    ctx.audit.record("api_key_revoked", userId, { key_id: c.req.param("id") }, ctx.now);
     return c.body(null, 204);
   });

@@ -1,26 +1,28 @@
 /**
- * @module services/api-keys
+ * @module api-keys/service
  * API keys for programs acting as a user: `elk_<id>_<secret>` (a recognizable
  * prefix, so secret scanners can find leaked keys), shown once, stored as
  * SHA-256 of the secret. A key carries scopes, a subset of its creator's
  * permissions; using it, a request may do what both the scopes and the user's
  * current permissions allow — so a role removed from the user is removed from
- * every key of theirs at once.
+ * every key of theirs at once. A key whose owner is disabled or gone is refused.
  */
-
-import { AuthError, invalidRequest } from "../app/errors/codes";
+import { AuthError, insufficientScope, invalidRequest } from "../app/errors/codes";
+import type { RequestContext } from "../app/request-context";
 import type { Grants } from "../authz/role-store";
+import type { UserService } from "../identity/users";
 import { sha256Hex } from "../lib/crypto/digest";
 import { hex } from "../lib/crypto/encoding";
 import { randomBytes, randomToken } from "../lib/crypto/random";
 import { timingSafeEqualStrings } from "../lib/crypto/timing-safe";
 import { grantWithin } from "../verify/policy";
 import type { ApiKeyRow, ApiKeyStore } from "./api-key-store";
-import type { NonceStore } from "./nonce-object";
+import type { NonceClaimsStore } from "./nonce-claims-store";
 import { checkSignature, type SignedRequestParts, signingSecretFor } from "./request-signing";
 
 const PREFIX = "elk_";
 const KEY_SHAPE = /^elk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+const KEY_ID_SHAPE = /^[0-9a-f]{16}$/;
 const LAST_USED_INTERVAL_MS = 60_000;
 
 export interface ApiKeyView {
@@ -34,11 +36,18 @@ export interface ApiKeyView {
   signing: boolean;
 }
 
-export interface AuthenticatedKey {
-  row: ApiKeyRow;
+/** Who a presented key (or a request signed with one) acts for. */
+export interface KeyIdentity {
+  userId: string;
+  keyId: string;
   scopes: string[];
-  /** True when last_used_at is due for an update (do it off the response path). */
-  markUsedDue: boolean;
+}
+
+export interface NewApiKey {
+  name: string;
+  scopes: string[];
+  expiresAt: number | null;
+  signing: boolean;
 }
 
 export function looksLikeApiKey(token: string): boolean {
@@ -59,71 +68,71 @@ export function apiKeyView(row: ApiKeyRow): ApiKeyView {
   };
 }
 
+export interface ApiKeyServiceOptions {
+  store: ApiKeyStore;
+  users: UserService;
+  nonces: NonceClaimsStore;
+  /** Master secret that signing secrets derive from; null: request signing is off. */
+  signingMaster: string | null;
+}
+
 export class ApiKeyService {
   readonly #store: ApiKeyStore;
+  readonly #users: UserService;
+  readonly #nonces: NonceClaimsStore;
   readonly #signingMaster: string | null;
-  readonly #nonces: DurableObjectNamespace<NonceStore>;
 
-  constructor(
-    store: ApiKeyStore,
-    signing: { masterSecret: string | null; nonces: DurableObjectNamespace<NonceStore> },
-  ) {
-    this.#store = store;
-    this.#signingMaster = signing.masterSecret;
-    this.#nonces = signing.nonces;
+  constructor(options: ApiKeyServiceOptions) {
+    this.#store = options.store;
+    this.#users = options.users;
+    this.#nonces = options.nonces;
+    this.#signingMaster = options.signingMaster;
+  }
+
+  /** Who the presented `elk_…` string acts for, or null for an unknown, expired or revoked key. */
+  async authenticate(presented: string, ctx: RequestContext): Promise<KeyIdentity | null> {
+    const match = KEY_SHAPE.exec(presented);
+    if (!match?.[1] || !match[2]) return null;
+    const row = await this.#store.find(match[1]);
+    // Hash compared in constant time even when the id is unknown, so timing says nothing about ids.
+    const presentedHash = await sha256Hex(match[2]);
+    const matches = timingSafeEqualStrings(presentedHash, row?.secret_hash ?? "0".repeat(64));
+    if (!row || !matches || !isLive(row, ctx.now)) return null;
+    return this.#identity(row, ctx);
   }
 
   /**
-   * The live signing key behind a signed request, or null (with the reason, for
-   * the audit log). Claims the nonce only after the signature checks out, so a
-   * forger cannot burn someone else's nonces.
+   * Who a signed request acts for, or the reason it is refused (for the log).
+   * Claims the nonce only after the signature checks out, so a forger cannot
+   * burn someone else's nonces.
    */
   async authenticateSigned(
     keyId: string,
     parts: SignedRequestParts,
     signature: string,
-    now: number,
-  ): Promise<{ key: AuthenticatedKey } | { reason: string }> {
+    ctx: RequestContext,
+  ): Promise<{ key: KeyIdentity } | { reason: string }> {
+    const { now } = ctx;
     if (!this.#signingMaster) return { reason: "request signing is not configured" };
-    const row = /^[0-9a-f]{16}$/.test(keyId) ? await this.#store.find(keyId) : null;
-    if (row?.signing !== 1 || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now)) {
-      return { reason: "unknown, revoked or expired signing key" };
-    }
+    const row = KEY_ID_SHAPE.test(keyId) ? await this.#store.find(keyId) : null;
+    if (row?.signing !== 1 || !isLive(row, now)) return { reason: "unknown, revoked or expired signing key" };
     const check = await checkSignature(await signingSecretFor(this.#signingMaster, keyId), parts, signature, now);
     if (!check.ok) return { reason: check.reason };
-    let fresh: boolean;
-    try {
-      fresh = await this.#nonces
-        .get(this.#nonces.idFromName(`nonce:${keyId}`))
-        .claim(parts.nonce, check.expiresAt, now);
-    } catch (error) {
-      // Cannot tell a replay from a first use: refuse (fail closed).
-      throw new AuthError(503, "temporarily_unavailable", "signed requests cannot be checked right now", {
-        cause: error,
-      });
-    }
-    if (!fresh) return { reason: "replayed nonce" };
-    return {
-      key: {
-        row,
-        scopes: JSON.parse(row.scopes) as string[],
-        markUsedDue: row.last_used_at === null || now - row.last_used_at >= LAST_USED_INTERVAL_MS,
-      },
-    };
+    if (!(await this.#nonces.claim(keyId, parts.nonce, check.expiresAt, now))) return { reason: "replayed nonce" };
+    const key = await this.#identity(row, ctx);
+    return key ? { key } : { reason: "owner disabled" };
   }
 
   async create(
     userId: string,
     grants: Grants,
-    request: { name: string; scopes: string[]; expiresAt: number | null; signing: boolean },
+    request: NewApiKey,
     now: number,
   ): Promise<{ key: string; signingSecret: string | null; view: ApiKeyView }> {
     if (request.signing && !this.#signingMaster) throw invalidRequest("signing: request signing is not configured");
     const outside = request.scopes.filter((scope) => !grantWithin(scope, grants.permissions, userId));
-    if (outside.length > 0) {
-      // Least privilege: a key can never do more than its creator.
-      throw new AuthError(403, "insufficient_scope", `you do not hold these permissions: ${outside.join(", ")}`);
-    }
+    // Least privilege: a key can never do more than its creator.
+    if (outside.length > 0) throw insufficientScope(`you do not hold these permissions: ${outside.join(", ")}`);
     if (request.expiresAt !== null && request.expiresAt <= now)
       throw invalidRequest("expires_at: must be in the future");
     const id = hex(randomBytes(8));
@@ -146,31 +155,31 @@ export class ApiKeyService {
     return { key: `${PREFIX}${id}_${secret}`, signingSecret, view: apiKeyView(row) };
   }
 
-  /** The live key behind a presented `elk_…` string, or null. */
-  async authenticate(presented: string, now: number): Promise<AuthenticatedKey | null> {
-    const match = KEY_SHAPE.exec(presented);
-    if (!match?.[1] || !match[2]) return null;
-    const row = await this.#store.find(match[1]);
-    // Hash compared in constant time even when the id is unknown, so timing says nothing about ids.
-    const presentedHash = await sha256Hex(match[2]);
-    const matches = timingSafeEqualStrings(presentedHash, row?.secret_hash ?? "0".repeat(64));
-    if (!row || !matches || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now)) return null;
-    return {
-      row,
-      scopes: JSON.parse(row.scopes) as string[],
-      markUsedDue: row.last_used_at === null || now - row.last_used_at >= LAST_USED_INTERVAL_MS,
-    };
-  }
-
-  markUsed(id: string, now: number): Promise<void> {
-    return this.#store.markUsed(id, now);
-  }
-
   list(userId: string): Promise<ApiKeyView[]> {
     return this.#store.listForUser(userId).then((rows) => rows.map(apiKeyView));
   }
 
-  revoke(id: string, userId: string, now: number): Promise<boolean> {
-    return this.#store.revoke(id, userId, now);
+  /** Revokes one of the user's keys; 404 for someone else's or an unknown one. */
+  async revoke(id: string, userId: string, now: number): Promise<void> {
+    if (!(await this.#store.revoke(id, userId, now))) throw new AuthError("not_found", "no such API key");
   }
+
+  /** Every key of the user dies (disabling the account). */
+  revokeAll(userId: string, now: number): Promise<void> {
+    return this.#store.revokeAllFor(userId, now);
+  }
+
+  /** The key's identity if its owner is still enabled; its last use is recorded after the response. */
+  async #identity(row: ApiKeyRow, ctx: RequestContext): Promise<KeyIdentity | null> {
+    const owner = await this.#users.findById(row.user_id);
+    if (!owner || owner.disabled_at !== null) return null;
+    if (row.last_used_at === null || ctx.now - row.last_used_at >= LAST_USED_INTERVAL_MS) {
+      ctx.defer(this.#store.markUsed(row.id, ctx.now), "api_key_mark_used", { key_id: row.id });
+    }
+    return { userId: owner.id, keyId: row.id, scopes: JSON.parse(row.scopes) as string[] };
+  }
+}
+
+function isLive(row: ApiKeyRow, now: number): boolean {
+  return row.revoked_at === null && (row.expires_at === null || row.expires_at > now);
 }

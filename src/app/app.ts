@@ -1,28 +1,27 @@
 /**
- * @module app
- * Builds the Hono app: global middleware, route modules, and the one error
- * handler that turns every failure into {"error", "error_description"}.
+ * @module app/app
+ * Builds the Hono app: global middleware, each feature's routes, and the one
+ * error handler (errors/render.ts) that turns every failure into
+ * {"error", "error_description"}.
  */
-import { Hono, type MiddlewareHandler } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { adminRoutes } from "../admin/routes";
 import { apiKeyRoutes } from "../api-keys/routes";
-import { AuditLog } from "../audit/audit-log";
+import { loginRoutes } from "../authn/routes";
 import { devRoutes } from "../dev/routes";
 import { passwordResetRoutes } from "../identity/password-reset-routes";
-import { authRoutes } from "../identity/routes";
-import { logEvent } from "../lib/log";
-import { clientIp } from "../limits/rate-limit-middleware";
+import { accountRoutes } from "../identity/routes";
 import { sessionRoutes } from "../sessions/routes";
 import { wellKnownRoutes } from "../tokens/routes";
 import type { AppEnv } from "./app-env";
-import { buildContainer } from "./container";
-import { AuthError, ConfigError } from "./errors/codes";
+import { containerFor } from "./container";
+import { AuthError } from "./errors/codes";
+import { renderJsonError } from "./errors/render";
+import { deferrer, type RequestMeta } from "./request-context";
 
 /** Every route's body cap; no endpoint needs more than a few hundred bytes. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -43,9 +42,42 @@ const noStore: MiddlewareHandler = async (c, next) => {
   if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
 };
 
+/**
+ * Who sent the request. The client IP is `CF-Connecting-IP` only: Cloudflare
+ * sets it and clients cannot, whereas `X-Forwarded-For` is whatever the client sent.
+ */
+function requestMeta(c: Context<AppEnv>): RequestMeta {
+  const cf = (c.req.raw as Request & { cf?: { country?: string } }).cf;
+  return {
+    ip: c.req.header("CF-Connecting-IP")?.trim() || null,
+    userAgent: c.req.header("User-Agent") ?? null,
+    country: typeof cf?.country === "string" ? cf.country : null,
+    requestId: c.var.requestId,
+  };
+}
+
+/** The services and this request's context, for everything after it. */
+const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const services = containerFor(c.env);
+  const meta = requestMeta(c);
+  const defer = deferrer((promise) => c.executionCtx.waitUntil(promise), meta.requestId);
+  c.set("services", services);
+  c.set("ctx", { now: Date.now(), meta, defer, audit: services.auditLog(meta, defer) });
+  await next();
+};
+
+// CORS from an allowlist: listed origins get CORS headers with credentials and answered preflights.
+const allowlistedCors: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const allowed = c.var.services.config.corsAllowedOrigins;
+  const origin = c.req.header("Origin");
+  // Answers differ by Origin, so shared caches must key on it (JWKS is cacheable).
+  if (allowed.length > 0) c.header("Vary", "Origin", { append: true });
+  if (!origin || !allowed.includes(origin)) return next();
+  return corsForAllowedOrigins(c, next);
+};
+
 export function createApp() {
   const app = new Hono<AppEnv>();
-
   // Our own id only: an inbound X-Request-Id is ignored, so nobody can forge the
   // id that audit rows and logs are correlated by.
   app.use(requestId({ headerName: "" }));
@@ -55,37 +87,14 @@ export function createApp() {
   });
   app.use(secureHeaders());
   app.get("/health", (c) => c.json({ status: "ok" }));
-
-  app.use("*", async (c, next) => {
-    const services = await buildContainer(c.env);
-    const cf = (c.req.raw as Request & { cf?: { country?: string } }).cf;
-    const meta = {
-      ip: clientIp(c),
-      userAgent: c.req.header("User-Agent") ?? null,
-      country: typeof cf?.country === "string" ? cf.country : null,
-      requestId: c.var.requestId,
-    };
-    c.set("services", services);
-    c.set("meta", meta);
-    c.set("audit", new AuditLog(services.auditLog, meta, (promise) => c.executionCtx.waitUntil(promise)));
-    await next();
-  });
-  // CORS from an allowlist: listed origins get CORS headers with credentials and
-  // answered preflights.
-  app.use("*", async (c, next) => {
-    const allowed = c.var.services.config.corsAllowedOrigins;
-    const origin = c.req.header("Origin");
-    // Answers differ by Origin, so shared caches must key on it (JWKS is cacheable).
-    if (allowed.length > 0) c.header("Vary", "Origin", { append: true });
-    if (!origin || !allowed.includes(origin)) return next();
-    return corsForAllowedOrigins(c, next);
-  });
+  app.use("*", requestContext);
+  app.use("*", allowlistedCors);
   app.use(
     "*",
     bodyLimit({
       maxSize: BODY_LIMIT_BYTES,
       onError: () => {
-        throw new AuthError(413, "invalid_request", `the request body must be at most ${BODY_LIMIT_BYTES} bytes`);
+        throw new AuthError("body_too_large", `the request body must be at most ${BODY_LIMIT_BYTES} bytes`);
       },
     }),
   );
@@ -95,7 +104,8 @@ export function createApp() {
 
   app.route("/auth/password-reset", passwordResetRoutes);
   app.route("/auth/api-keys", apiKeyRoutes);
-  app.route("/auth", authRoutes);
+  app.route("/auth", accountRoutes);
+  app.route("/auth", loginRoutes);
   app.route("/auth", sessionRoutes);
   app.route("/.well-known", wellKnownRoutes);
   app.route("/admin", adminRoutes);
@@ -107,33 +117,6 @@ export function createApp() {
   app.route("/_dev", devRoutes);
 
   app.notFound((c) => c.json({ error: "not_found", error_description: "no such route" }, 404));
-  app.onError((error, c) => {
-    const request_id = c.get("requestId");
-    if (error instanceof AuthError) {
-      if (error.status >= 500) {
-        logEvent("error", error.code, { request_id, cause: String(error.cause) });
-      }
-      return c.json(
-        { error: error.code, error_description: error.description },
-        error.status as ContentfulStatusCode,
-        error.headers,
-      );
-    }
-    if (error instanceof ConfigError) {
-      logEvent("error", "server_misconfigured", { request_id, problems: error.problems });
-      const names = error.problems.map((problem) => problem.split(" ")[0]).join(", ");
-      return c.json({ error: "server_misconfigured", error_description: `the server is misconfigured: ${names}` }, 500);
-    }
-    if (error instanceof HTTPException && error.status < 500) {
-      return c.json({ error: "invalid_request", error_description: error.message || "bad request" }, error.status);
-    }
-    // Anything else is a bug or an outage: log the cause, never echo it.
-    logEvent("error", "unhandled_error", {
-      request_id,
-      error: String(error),
-      stack: error instanceof Error ? error.stack : undefined,
-    });
-    return c.json({ error: "server_error", error_description: "an unexpected error occurred" }, 500);
-  });
+  app.onError(renderJsonError);
   return app;
 }

@@ -1,16 +1,16 @@
 /**
- * @module rpc/auth-service
+ * @module app/auth-service
  * `AuthService`: the auth Worker's RPC entrypoint. A Worker with a service
  * binding to it (`entrypoint = "AuthService"`) verifies a token with no network
  * hop: same checks as the HTTP API (signature, claims, revocation).
  * Answers a result object rather than throwing, because error classes do not
- * survive RPC. Internals stay in #private fields (not callable over RPC).
+ * survive RPC. It has no state of its own to hide: the composition root
+ * (container) builds what it calls.
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { verifierFor } from "../tokens/access-tokens";
-import { VerifyError, type VerifyErrorCode } from "../verify/errors";
-import { type AccessTokenClaims, checkRevocation } from "../verify/verifier";
-import { buildContainer } from "./container";
+import type { VerifyErrorCode } from "../verify/errors";
+import type { AccessTokenClaims } from "../verify/verifier";
+import { containerFor } from "./container";
 
 export type RpcVerifyResult =
   | { ok: true; claims: AccessTokenClaims }
@@ -26,16 +26,9 @@ export class AuthService extends WorkerEntrypoint<Env> {
         error_description: "the access token is invalid",
       };
     }
-    const { keys, accessTokenSettings, revocation } = await buildContainer(this.env);
-    const now = Date.now();
-    try {
-      const claims = await verifierFor(keys, accessTokenSettings).verify(token, { now });
-      await checkRevocation(revocation, claims, now);
-      return { ok: true, claims };
-    } catch (error) {
-      if (!(error instanceof VerifyError)) throw error;
-      // `code` tells expired from revoked from wrong audience; `error` is what to answer (RFC 6750).
-      return { ok: false, error: "invalid_token", code: error.code, error_description: error.message };
-    }
+    const check = await containerFor(this.env).accessTokens.check(token, Date.now());
+    if (check.ok) return { ok: true, claims: check.claims };
+    // `code` tells expired from revoked from wrong audience; `error` is what to answer (RFC 6750).
+    return { ok: false, error: "invalid_token", code: check.code, error_description: check.message };
   }
 }

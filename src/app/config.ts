@@ -1,5 +1,5 @@
 /**
- * @module config
+ * @module app/config
  * Reads and validates the Worker's vars and secrets once per `env` object (zod).
  * Nothing else in the codebase reads `env` for settings. A missing or malformed
  * value becomes a ConfigError that names it; the error handler answers
@@ -20,16 +20,35 @@ const booleanString = (fallback: boolean) =>
     .default(fallback ? "true" : "false")
     .transform((value) => value === "true");
 
-/** A private EC P-256 JWK as `wrangler secret put JWT_PRIVATE_KEYS` would hold it. */
-const privateJwk = z.looseObject({
-  kty: z.literal("EC"),
-  crv: z.literal("P-256"),
-  kid: z.string().min(1),
-  alg: z.literal("ES256").default("ES256"),
-  x: z.string().min(1),
-  y: z.string().min(1),
-  d: z.string().min(1),
-});
+/**
+ * A private JWK as `wrangler secret put JWT_PRIVATE_KEYS` would hold it: EC P-256
+ * (ES256, access tokens) or RSA of 2048 bits or more (RS256, OpenID Connect ID tokens).
+ */
+const privateJwk = z.discriminatedUnion("kty", [
+  z.looseObject({
+    kty: z.literal("EC"),
+    crv: z.literal("P-256"),
+    kid: z.string().min(1),
+    alg: z.literal("ES256").default("ES256"),
+    x: z.string().min(1),
+    y: z.string().min(1),
+    d: z.string().min(1),
+  }),
+  z.looseObject({
+    kty: z.literal("RSA"),
+    kid: z.string().min(1),
+    alg: z.literal("RS256").default("RS256"),
+    // 2048 bits: a 256-byte modulus is 342 base64url characters.
+    n: z.string().min(342, "must be an RSA modulus of at least 2048 bits"),
+    e: z.string().min(1),
+    d: z.string().min(1),
+    p: z.string().min(1),
+    q: z.string().min(1),
+    dp: z.string().min(1),
+    dq: z.string().min(1),
+    qi: z.string().min(1),
+  }),
+]);
 
 const jsonString = <T extends z.ZodType>(schema: T) =>
   z.string().transform((text, ctx): z.infer<T> => {
@@ -195,6 +214,9 @@ export function parseConfig(env: Record<string, unknown>): Config {
   const kids = new Set(raw.JWT_PRIVATE_KEYS.keys.map((key) => key.kid));
   if (kids.size !== raw.JWT_PRIVATE_KEYS.keys.length)
     throw new ConfigError(["JWT_PRIVATE_KEYS has duplicate kid values"]);
+  // Access tokens are ES256: without an EC key nothing could be signed.
+  if (!raw.JWT_PRIVATE_KEYS.keys.some((key) => key.alg === "ES256"))
+    throw new ConfigError(["JWT_PRIVATE_KEYS holds no ES256 (EC P-256) key"]);
   return {
     environment: raw.ENVIRONMENT,
     issuer: raw.ISSUER,

@@ -1,156 +1,296 @@
 /**
- * @module container
- * Wires config, stores and services for one request. Objects here are cheap;
- * the expensive parts (config parsing, key import) are cached per isolate.
+ * @module app/container
+ * The composition root: builds every store and service from one Worker `env`,
+ * each the first time it is asked for, and hands out services only (routes
+ * never see a store). Services hold no request state (that travels in the
+ * RequestContext), so one container serves every request with the same `env`.
+ * Config parsing and key import are cached per isolate.
  */
 
 import { AdminService } from "../admin/service";
-import { ApiKeyStore } from "../api-keys/api-key-store";
 import { ApiKeyService } from "../api-keys/service";
-import { AuditLogStore } from "../audit/audit-store";
+import { AuditLog } from "../audit/audit-log";
+import { AuditTrail } from "../audit/audit-trail";
+import { LoginRecorder } from "../audit/login-recorder";
 import { type CaptchaVerifier, TurnstileVerifier } from "../authn/captcha";
-import { LoginService } from "../authn/login-flow";
-import { RoleStore } from "../authz/role-store";
-import { AccountService } from "../identity/accounts";
+import { LoginFlow } from "../authn/login-flow";
+import { PasswordMethod } from "../authn/methods/password";
+import { RoleService } from "../authz/roles";
+import { CostProbes } from "../dev/storage-cost";
+import { EmailVerification } from "../identity/email-verification";
 import { PasswordChangeService } from "../identity/password-change";
 import { PasswordResetService } from "../identity/password-reset";
-import { PasswordResetTokenStore } from "../identity/password-reset-token-store";
-import { UserStore } from "../identity/user-store";
-import { VerificationTokenStore } from "../identity/verification-token-store";
-import { RateLimiterClient } from "../limits/rate-limiter-store";
-import { LogMailer, type Mailer, OutboxMailer, ResendMailer } from "../mail/mailer";
-import { MailOutboxStore } from "../mail/outbox-store";
-import { CookieSessionService } from "../sessions/browser-sessions";
+import { SignupService } from "../identity/signup";
+import { UserService } from "../identity/users";
+import { Memo } from "../lib/memo";
+import { RateLimits } from "../limits/rate-limits";
+import { Outbox } from "../mail/outbox";
+import { AccountSessions } from "../sessions/account-sessions";
+import { BrowserSessions } from "../sessions/browser-sessions";
 import { RefreshTokenService } from "../sessions/refresh-rotation";
-import { SessionService } from "../sessions/refresh-sessions";
-import { RefreshTokenStore } from "../sessions/refresh-token-store";
-import { SessionStore } from "../sessions/session-store";
-import type { AccessTokenSettings } from "../tokens/access-tokens";
-import { getSigningKeys, type SigningKeys } from "../tokens/signing-keys";
-import { RevocationStore } from "../verify/revocation";
+import { RefreshSessions } from "../sessions/refresh-sessions";
+import { SessionTokens } from "../sessions/session-tokens";
+import { AccessTokenVerifier } from "../tokens/access-token-verifier";
 import { type Config, getConfig } from "./config";
+import { Housekeeping } from "./housekeeping";
+import { Internals } from "./internals";
+import type { Defer, RequestMeta } from "./request-context";
 
-export interface Container {
-  config: Config;
-  keys: SigningKeys;
-  accessTokenSettings: AccessTokenSettings;
-  users: UserStore;
-  revocation: RevocationStore;
-  outbox: MailOutboxStore;
-  limiter: RateLimiterClient;
-  auditLog: AuditLogStore;
-  accounts: AccountService;
-  sessions: SessionService;
-  login: LoginService;
-  passwordReset: PasswordResetService;
-  passwordChange: PasswordChangeService;
-  sessionStore: SessionStore;
-  roles: RoleStore;
-  admin: AdminService;
-  apiKeys: ApiKeyService;
-  cookieSessions: CookieSessionService;
+const containers = new WeakMap<object, Container>();
+
+/** The container for `env`, built once per env object. Throws ConfigError for bad settings. */
+export function containerFor(env: Env): Container {
+  let container = containers.get(env);
+  if (!container) {
+    container = new Container(env);
+    containers.set(env, container);
+  }
+  return container;
 }
 
-export async function buildContainer(env: Env): Promise<Container> {
-  const config = getConfig(env);
-  const keys = await getSigningKeys(config.signingKeys);
-  const users = new UserStore(env.DB);
-  const revocation = new RevocationStore(env.REVOCATIONS);
-  const outbox = new MailOutboxStore(env.DB);
-  const accessTokenSettings: AccessTokenSettings = {
-    issuer: config.issuer,
-    clientId: config.accessToken.clientId,
-    audience: config.accessToken.audience,
-    ttlSeconds: config.accessToken.ttlSeconds,
-  };
-  const refreshTokens = new RefreshTokenService(new RefreshTokenStore(env.TOKENS), config.refreshToken);
-  const mailer = buildMailer(config, outbox);
-  const limiter = new RateLimiterClient(env.RATE_LIMITER);
-  const auditLog = new AuditLogStore(env.DB);
-  const accounts = new AccountService(users, new VerificationTokenStore(env.DB), mailer, {
-    publicUrl: config.publicUrl,
-    requireEmailVerification: config.requireEmailVerification,
-    verificationTokenTtlSeconds: config.verificationTokenTtlSeconds,
-    passwords: config.passwords,
-  });
-  const sessionStore = new SessionStore(env.DB);
-  const roles = new RoleStore(env.DB);
-  const sessions = new SessionService(
-    users,
-    refreshTokens,
-    revocation,
-    keys,
-    accessTokenSettings,
-    {
-      store: sessionStore,
-      familyMaxAgeMs: config.refreshToken.maxAgeSeconds * 1000,
-      familyIdleMs: config.refreshToken.ttlSeconds * 1000,
-    },
-    roles,
-  );
-  const cookieSessions = new CookieSessionService(sessionStore, revocation, {
-    ...config.cookieSessions,
-    accessTokenHorizonMs: sessions.accessTokenHorizonMs,
-  });
-  const captcha: CaptchaVerifier | null = config.captcha.secret ? new TurnstileVerifier(config.captcha.secret) : null;
-  const login = new LoginService(accounts, limiter, auditLog, mailer, {
-    lockout: config.lockout,
-    captcha: { verifier: captcha, afterFailures: config.captcha.afterFailures },
-    publicUrl: config.publicUrl,
-  });
-  const passwordReset = new PasswordResetService(
-    users,
-    new PasswordResetTokenStore(env.DB),
-    sessions,
-    limiter,
-    mailer,
-    {
-      publicUrl: config.publicUrl,
-      tokenTtlSeconds: config.passwordResetTokenTtlSeconds,
-      passwords: config.passwords,
-    },
-  );
-  const passwordChange = new PasswordChangeService(users, accounts, sessions, limiter, mailer, {
-    lockout: config.lockout,
-    passwords: config.passwords,
-    publicUrl: config.publicUrl,
-  });
-  const apiKeyStore = new ApiKeyStore(env.DB);
-  const admin = new AdminService(users, roles, sessions, apiKeyStore);
-  const apiKeys = new ApiKeyService(apiKeyStore, {
-    masterSecret: config.requestSigningSecret,
-    nonces: env.NONCES,
-  });
-  return {
-    apiKeys,
-    admin,
-    roles,
-    sessionStore,
-    cookieSessions,
-    passwordChange,
-    config,
-    keys,
-    accessTokenSettings,
-    users,
-    revocation,
-    outbox,
-    limiter,
-    auditLog,
-    accounts,
-    sessions,
-    login,
-    passwordReset,
-  };
-}
+export class Container {
+  readonly config: Config;
+  readonly #internals: Internals;
+  readonly #memo = new Memo();
 
-function buildMailer(config: Config, outbox: MailOutboxStore): Mailer {
-  switch (config.mail.transport) {
-    case "outbox":
-      return new OutboxMailer(outbox);
-    case "resend":
-      // config.ts guarantees the key is present for this transport.
-      return new ResendMailer(config.mail.resendApiKey ?? "", config.mail.from);
-    case "log":
-      return new LogMailer({ includeBodies: config.environment !== "production" });
+  constructor(env: Env) {
+    this.config = getConfig(env);
+    this.#internals = new Internals(env, this.config);
+  }
+
+  // Services.
+
+  get publicJwks() {
+    return this.#internals.keys.publicJwks;
+  }
+
+  /** The audit log of one request. */
+  auditLog(meta: RequestMeta, defer: Defer): AuditLog {
+    return new AuditLog({ store: this.#internals.audit, meta, defer });
+  }
+
+  get users() {
+    return this.#memo.get("users", () => new UserService({ store: this.#internals.users }));
+  }
+
+  get roles() {
+    return this.#memo.get("roles", () => new RoleService({ store: this.#internals.roles }));
+  }
+
+  get rateLimits() {
+    const { windowMs, mailsPerEmail } = this.config.rateLimits;
+    return this.#memo.get(
+      "rateLimits",
+      () => new RateLimits({ store: this.#internals.limiter, windowMs, mailsPerEmail }),
+    );
+  }
+
+  get accessTokens() {
+    return this.#memo.get(
+      "accessTokens",
+      () =>
+        new AccessTokenVerifier({
+          keys: this.#internals.keys,
+          defaults: this.#internals.issuer.defaults,
+          revocation: this.#internals.revocationReader,
+        }),
+    );
+  }
+
+  get sessionTokens() {
+    return this.#memo.get(
+      "sessionTokens",
+      () => new SessionTokens({ issuer: this.#internals.issuer, roles: this.#internals.roles }),
+    );
+  }
+
+  get refreshSessions() {
+    const { refreshToken } = this.config;
+    return this.#memo.get(
+      "refreshSessions",
+      () =>
+        new RefreshSessions({
+          rotation: new RefreshTokenService(this.#internals.refreshTokens, refreshToken),
+          store: this.#internals.sessions,
+          revocation: this.#internals.revocation,
+          tokens: this.sessionTokens,
+          familyMaxAgeMs: refreshToken.maxAgeSeconds * 1000,
+          familyIdleMs: refreshToken.ttlSeconds * 1000,
+        }),
+    );
+  }
+
+  get browserSessions() {
+    return this.#memo.get(
+      "browserSessions",
+      () =>
+        new BrowserSessions({
+          store: this.#internals.sessions,
+          revocation: this.#internals.revocation,
+          timeouts: this.config.cookieSessions,
+          accessTokenHorizonMs: this.#internals.issuer.accessTokenHorizonMs,
+        }),
+    );
+  }
+
+  get accountSessions() {
+    return this.#memo.get(
+      "accountSessions",
+      () =>
+        new AccountSessions({
+          store: this.#internals.sessions,
+          users: this.#internals.users,
+          browser: this.browserSessions,
+          refresh: this.refreshSessions,
+          revocation: this.#internals.revocation,
+          accessTokenHorizonMs: this.#internals.issuer.accessTokenHorizonMs,
+        }),
+    );
+  }
+
+  get passwordMethod() {
+    return this.#memo.get(
+      "passwordMethod",
+      () => new PasswordMethod({ users: this.users, store: this.#internals.users, passwords: this.config.passwords }),
+    );
+  }
+
+  get login() {
+    const { captcha, publicUrl } = this.config;
+    return this.#memo.get("login", () => {
+      const verifier: CaptchaVerifier | null = captcha.secret ? new TurnstileVerifier(captcha.secret) : null;
+      const recorder = new LoginRecorder({ store: this.#internals.audit, mailer: this.#internals.mailer, publicUrl });
+      return new LoginFlow({
+        budget: this.#internals.budget,
+        captcha: { verifier, afterFailures: captcha.afterFailures },
+        onSuccess: (result, ctx) => recorder.recordSuccess(result.user, result.amr, ctx),
+      });
+    });
+  }
+
+  get emailVerification() {
+    return this.#memo.get(
+      "emailVerification",
+      () =>
+        new EmailVerification({
+          store: this.#internals.users,
+          secrets: this.#internals.secrets,
+          publicUrl: this.config.publicUrl,
+          ttlSeconds: this.config.verificationTokenTtlSeconds,
+        }),
+    );
+  }
+
+  get signup() {
+    const { publicUrl, requireEmailVerification, passwords } = this.config;
+    return this.#memo.get(
+      "signup",
+      () =>
+        new SignupService({
+          store: this.#internals.users,
+          verification: this.emailVerification,
+          mailer: this.#internals.mailer,
+          publicUrl,
+          requireEmailVerification,
+          passwords,
+        }),
+    );
+  }
+
+  get passwordReset() {
+    return this.#memo.get(
+      "passwordReset",
+      () =>
+        new PasswordResetService({
+          users: this.users,
+          store: this.#internals.users,
+          secrets: this.#internals.secrets,
+          sessions: this.accountSessions,
+          budget: this.#internals.budget,
+          mailer: this.#internals.mailer,
+          publicUrl: this.config.publicUrl,
+          tokenTtlSeconds: this.config.passwordResetTokenTtlSeconds,
+          passwords: this.config.passwords,
+        }),
+    );
+  }
+
+  get passwordChange() {
+    return this.#memo.get(
+      "passwordChange",
+      () =>
+        new PasswordChangeService({
+          users: this.users,
+          store: this.#internals.users,
+          password: this.passwordMethod,
+          budget: this.#internals.budget,
+          sessions: this.accountSessions,
+          mailer: this.#internals.mailer,
+          passwords: this.config.passwords,
+          publicUrl: this.config.publicUrl,
+        }),
+    );
+  }
+
+  get apiKeys() {
+    return this.#memo.get(
+      "apiKeys",
+      () =>
+        new ApiKeyService({
+          store: this.#internals.apiKeys,
+          users: this.users,
+          nonces: this.#internals.nonces,
+          signingMaster: this.config.requestSigningSecret,
+        }),
+    );
+  }
+
+  get admin() {
+    return this.#memo.get(
+      "admin",
+      () =>
+        new AdminService({
+          users: this.users,
+          userStore: this.#internals.users,
+          roles: this.#internals.roles,
+          sessions: this.accountSessions,
+          apiKeys: this.apiKeys,
+        }),
+    );
+  }
+
+  get auditTrail() {
+    return this.#memo.get("auditTrail", () => new AuditTrail({ store: this.#internals.audit }));
+  }
+
+  get outbox() {
+    return this.#memo.get("outbox", () => new Outbox({ store: this.#internals.outbox }));
+  }
+
+  get costProbes() {
+    return this.#memo.get(
+      "costProbes",
+      () =>
+        new CostProbes({
+          limiter: this.#internals.limiter,
+          users: this.#internals.users,
+          kv: this.#internals.tokensKv,
+          db: this.#internals.db,
+          passwords: this.config.passwords,
+        }),
+    );
+  }
+
+  get housekeeping() {
+    return this.#memo.get(
+      "housekeeping",
+      () =>
+        new Housekeeping({
+          audit: this.#internals.audit,
+          sessions: this.#internals.sessions,
+          secrets: this.#internals.secretStore,
+          auditRetentionDays: this.config.auditRetentionDays,
+        }),
+    );
   }
 }

@@ -1,5 +1,5 @@
 /**
- * @module index
+ * @module app/index
  * Worker entry: the HTTP app, the cron handler, the AuthService RPC entrypoint
  * and the Durable Object classes wrangler binds.
  */

@@ -1,5 +1,5 @@
 /**
- * @module middleware/json-body
+ * @module app/json-body
  * Reads a JSON request body and checks it against a zod schema. Every way a body
  * can be wrong (content type, syntax, shape) becomes 400 invalid_request naming
  * the problem, before any service runs, so bad input changes no state.

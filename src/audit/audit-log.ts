@@ -1,11 +1,11 @@
 /**
- * @module services/audit
- * Security audit events. Writing one never delays or fails the request: the
- * D1 insert runs after the response (waitUntil) and its errors are only logged.
+ * @module audit/audit-log
+ * Security audit events of one request. Writing one never delays or fails the
+ * request: the D1 insert is deferred until after the response, and a failed
+ * write is logged (RequestContext.defer).
  */
-
-import { logEvent } from "../lib/log";
-import type { AuditLogStore, AuditRecord } from "./audit-store";
+import type { Defer, RequestMeta } from "../app/request-context";
+import type { AuditRecord, AuditStore } from "./audit-store";
 
 export type AuditEvent =
   | "signup"
@@ -33,30 +33,25 @@ export type AuditEvent =
   | "api_key_created"
   | "api_key_revoked";
 
-/** Who made the request: filled in once per request by the app. */
-export interface RequestMeta {
-  ip: string | null;
-  userAgent: string | null;
-  country: string | null;
-  requestId: string | null;
+export interface AuditLogOptions {
+  store: AuditStore;
+  meta: RequestMeta;
+  defer: Defer;
 }
 
 export class AuditLog {
-  readonly #store: AuditLogStore;
+  readonly #store: AuditStore;
   readonly #meta: RequestMeta;
-  readonly #waitUntil: (promise: Promise<unknown>) => void;
+  readonly #defer: Defer;
 
-  constructor(store: AuditLogStore, meta: RequestMeta, waitUntil: (promise: Promise<unknown>) => void) {
-    this.#store = store;
-    this.#meta = meta;
-    this.#waitUntil = waitUntil;
+  constructor(options: AuditLogOptions) {
+    this.#store = options.store;
+    this.#meta = options.meta;
+    this.#defer = options.defer;
   }
 
   record(event: AuditEvent, userId: string | null, details: Record<string, unknown> = {}, now = Date.now()): void {
-    const write = this.#store.insert(this.entry(event, userId, details, now)).catch((error: unknown) => {
-      this.#failed(event, error);
-    });
-    this.#waitUntil(write);
+    this.#defer(this.#store.insert(this.entry(event, userId, details, now)), "audit_write", { audit_event: event });
   }
 
   /** The row `record` would write, for a caller that writes it in a batch of its own. */
@@ -67,14 +62,5 @@ export class AuditLog {
     now = Date.now(),
   ): AuditRecord {
     return { createdAt: now, event, userId, ...this.#meta, details };
-  }
-
-  /** Logs an audit row that could not be written (it never fails the request). */
-  #failed(event: AuditEvent, error: unknown): void {
-    logEvent("error", "audit_write_failed", {
-      request_id: this.#meta.requestId,
-      audit_event: event,
-      error: String(error),
-    });
   }
 }

@@ -1,5 +1,5 @@
 /**
- * @module storage/audit-log
+ * @module audit/audit-store
  * D1 access to `audit_log` and `known_devices`.
  */
 
@@ -26,7 +26,7 @@ export interface AuditRow {
   details: string;
 }
 
-export class AuditLogStore {
+export class AuditStore {
   readonly #db: D1Database;
 
   constructor(db: D1Database) {

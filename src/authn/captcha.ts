@@ -1,9 +1,9 @@
 /**
- * @module services/captcha
+ * @module authn/captcha
  * Cloudflare Turnstile server-side verification (siteverify). A token is
  * single-use and short-lived on Turnstile's side; we only ask whether it is valid.
  */
-import { AuthError } from "../app/errors/codes";
+import { Unavailable } from "../app/errors/codes";
 
 export const TURNSTILE_SITEVERIFY_URL = "https://challenges.cloudflare.com/turnstile/v0/siteverify";
 
@@ -33,12 +33,10 @@ export class TurnstileVerifier implements CaptchaVerifier {
       });
     } catch (error) {
       // Cannot check the CAPTCHA: fail closed, as with the rate limiter.
-      throw new AuthError(503, "temporarily_unavailable", "CAPTCHA verification is unavailable; try again shortly", {
-        cause: error,
-      });
+      throw new Unavailable("CAPTCHA verification is unavailable; try again shortly", error);
     }
     if (!response.ok) {
-      throw new AuthError(503, "temporarily_unavailable", "CAPTCHA verification is unavailable; try again shortly");
+      throw new Unavailable("CAPTCHA verification is unavailable; try again shortly");
     }
     const result = (await response.json()) as { success?: unknown };
     return result.success === true;

@@ -1,5 +1,5 @@
 /**
- * @module middleware/authorize
+ * @module authz/permission-middleware
  * `requirePermission(permission)` for the auth Worker's own routes: after
  * authenticate(), the caller's roles are read from D1 (not from the token), so
  * a role removed a second ago is already gone here. The decision is the shared
@@ -7,7 +7,7 @@
  */
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app/app-env";
-import { AuthError, invalidToken } from "../app/errors/codes";
+import { insufficientScope, invalidToken } from "../app/errors/codes";
 import { can } from "../verify/policy";
 
 export function requirePermission(permission: string) {
@@ -24,7 +24,7 @@ export function requirePermission(permission: string) {
     const keyAllows =
       identity.kind !== "api_key" || can({ sub: identity.userId, permissions: identity.scopes }, permission);
     if (!keyAllows || !can({ sub: identity.userId, ...grants }, permission)) {
-      throw new AuthError(403, "insufficient_scope", `this request needs the ${permission} permission`);
+      throw insufficientScope(`this request needs the ${permission} permission`);
     }
     await next();
   });

@@ -1,5 +1,5 @@
 /**
- * @module storage/roles
+ * @module authz/role-store
  * D1 access to roles, permissions and who holds which role.
  */
 

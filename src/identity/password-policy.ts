@@ -1,5 +1,5 @@
 /**
- * @module services/password-policy
+ * @module identity/password-policy
  * NIST SP 800-63B §3.1.1.2 password rules: length 8-256 code points after NFKC
  * normalization, any Unicode, no composition rules, and no common passwords.
  * Returns the normalized password: the exact string that gets hashed.
@@ -22,7 +22,7 @@ function isCommon(password: string): boolean {
 }
 
 function weak(description: string): AuthError {
-  return new AuthError(400, "weak_password", description);
+  return new AuthError("weak_password", description);
 }
 
 /** Applies the policy to a new password and returns the form to hash. */

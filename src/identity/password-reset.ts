@@ -1,103 +1,94 @@
 /**
- * @module services/password-reset
- * "Forgot password": a mailed single-use link (1 h) that sets a new password.
- * Requesting answers the same whether or not the email has an account. A
- * completed reset ends every session of the user and lifts any login lock.
+ * @module identity/password-reset
+ * "Forgot password": a mailed single-use link (a one-time secret of purpose
+ * "password_reset") that sets a new password. Requesting answers the same
+ * whether or not the email has an account. A completed reset ends every
+ * session of the user and lifts any login lock.
  */
-
 import { invalidGrant } from "../app/errors/codes";
-import { accountKey } from "../authn/login-flow";
-import { sha256Hex } from "../lib/crypto/digest";
-import { randomToken } from "../lib/crypto/random";
-import { normalizeEmail } from "../lib/email";
+import type { RequestContext } from "../app/request-context";
+import type { AttemptBudget } from "../authn/attempt-budget";
 import { logEvent } from "../lib/log";
-import type { RateLimiterClient } from "../limits/rate-limiter-store";
 import type { Mailer } from "../mail/mailer";
 import { passwordChangedMail, passwordResetMail } from "../mail/templates";
-import type { SessionService } from "../sessions/refresh-sessions";
+import type { OneTimeSecrets } from "../one-time-secrets/one-time-secrets";
+import type { AccountSessions } from "../sessions/account-sessions";
 import { acceptNewPassword } from "./password-policy";
-import type { PasswordResetTokenStore } from "./password-reset-token-store";
 import { hashPassword, type PasswordHashParams } from "./passwords";
 import type { UserRecord, UserStore } from "./user-store";
+import type { UserService } from "./users";
 
-export interface PasswordResetSettings {
+export interface PasswordResetOptions {
+  users: UserService;
+  store: UserStore;
+  secrets: OneTimeSecrets;
+  sessions: AccountSessions;
+  budget: AttemptBudget;
+  mailer: Mailer;
   publicUrl: string;
   tokenTtlSeconds: number;
   passwords: PasswordHashParams;
 }
 
 export class PasswordResetService {
-  readonly #users: UserStore;
-  readonly #tokens: PasswordResetTokenStore;
-  readonly #sessions: SessionService;
-  readonly #limiter: RateLimiterClient;
-  readonly #mailer: Mailer;
-  readonly #settings: PasswordResetSettings;
+  readonly #o: PasswordResetOptions;
 
-  constructor(
-    users: UserStore,
-    tokens: PasswordResetTokenStore,
-    sessions: SessionService,
-    limiter: RateLimiterClient,
-    mailer: Mailer,
-    settings: PasswordResetSettings,
-  ) {
-    this.#users = users;
-    this.#tokens = tokens;
-    this.#sessions = sessions;
-    this.#limiter = limiter;
-    this.#mailer = mailer;
-    this.#settings = settings;
+  constructor(options: PasswordResetOptions) {
+    this.#o = options;
   }
 
   /**
    * Mails a reset link if the account exists and is enabled, returning its id for
-   * the audit log. The token insert and the mail run in `background` (after the
-   * response), so a known address answers as fast as an unknown one.
+   * the audit log. The link is issued and mailed after the response, so a known
+   * address answers as fast as an unknown one.
    */
-  async request(rawEmail: string, now: number, background: (work: Promise<unknown>) => void): Promise<string | null> {
-    const user = await this.#users.findByEmail(normalizeEmail(rawEmail));
+  async request(rawEmail: string, ctx: RequestContext): Promise<string | null> {
+    const user = await this.#o.users.findByEmail(rawEmail);
     if (!user || user.disabled_at !== null) return null;
-    background(this.#sendLink(user, now));
+    ctx.defer(this.#sendLink(user, ctx.now), "password_reset_mail", { user_id: user.id });
     return user.id;
   }
 
   async #sendLink(user: UserRecord, now: number): Promise<void> {
-    const token = randomToken(32);
-    const ttl = this.#settings.tokenTtlSeconds;
-    try {
-      await this.#tokens.insert(await sha256Hex(token), user.id, now + ttl * 1000, now);
-      await this.#mailer.send(passwordResetMail(user.email, this.#settings.publicUrl, token, ttl));
-    } catch (error) {
-      logEvent("error", "password_reset_mail_failed", { user_id: user.id, error: String(error) });
-    }
+    const ttl = this.#o.tokenTtlSeconds;
+    const token = await this.#o.secrets.issue({ purpose: "password_reset", userId: user.id, ttlMs: ttl * 1000, now });
+    await this.#o.mailer.send(passwordResetMail(user.email, this.#o.publicUrl, token, ttl));
   }
 
   /** Sets the new password; the policy is checked before the token is touched, so a weak password spends nothing. */
   async complete(token: string, newPassword: string, now: number): Promise<UserRecord> {
     const password = acceptNewPassword(newPassword);
-    const hash = await hashPassword(password, this.#settings.passwords);
-    const userId = await this.#tokens.completeReset(await sha256Hex(token), hash, now);
-    const user = userId ? await this.#users.findById(userId) : null;
+    const hash = await hashPassword(password, this.#o.passwords);
+    // One transaction: the token is spent exactly when the password changes.
+    const spent = await this.#o.secrets.spend(token, "password_reset", now, (userIdSql, params) =>
+      this.#o.store.resetPasswordStatement(userIdSql, params, hash, now),
+    );
+    const user = spent?.userId ? await this.#o.users.findById(spent.userId) : null;
     if (!user || user.disabled_at !== null) throw invalidGrant("the reset token is invalid, expired or already used");
-    // The password is changed and committed. What follows must not turn that into
-    // an error answer (a retry would only see a spent link), so each step is
-    // best effort: a failure is logged and the rest still runs.
-    const followUps: [string, () => Promise<unknown>][] = [
-      ["delete_reset_tokens", () => this.#tokens.deleteForUser(user.id)],
+    await this.#followUp(user, now);
+    return user;
+  }
+
+  /**
+   * The password is changed and committed. What follows must not turn that into
+   * an error answer (a retry would only see a spent link), so each step is best
+   * effort: a failure is logged and the rest still runs.
+   */
+  async #followUp(user: UserRecord, now: number): Promise<void> {
+    const steps: [string, () => Promise<unknown>][] = [
+      ["delete_reset_tokens", () => this.#o.secrets.revokeAll(user.id, "password_reset")],
       // Every session dies (a reset usually means the old password leaked) ...
-      ["end_sessions", () => this.#sessions.logoutAll(user.id, now)],
+      ["end_sessions", () => this.#o.sessions.endAll(user.id, now)],
       // ... and a lock on the account lifts: its owner has just proven control of the address.
-      ["unlock_account", () => this.#limiter.reset(accountKey(user.email))],
-      ["mail_owner", () => this.#mailer.send(passwordChangedMail(user.email, this.#settings.publicUrl, now))],
+      ["unlock_account", () => this.#o.budget.forgive(user.email)],
+      ["mail_owner", () => this.#o.mailer.send(passwordChangedMail(user.email, this.#o.publicUrl, now))],
     ];
     await Promise.all(
-      followUps.map(([step, run]) =>
+      steps.map(([step, run]) =>
         run().catch((error: unknown) =>
           logEvent("error", "password_reset_follow_up_failed", { user_id: user.id, step, error: String(error) }),
         ),
       ),
     );
-    return user;
   }
 }

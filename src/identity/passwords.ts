@@ -1,5 +1,5 @@
 /**
- * @module services/passwords
+ * @module identity/passwords
  * Password hashing: HMAC-SHA256 under a secret pepper, then PBKDF2-HMAC-SHA256.
  * Trusts its caller to have applied the password policy (length cap included),
  * so nothing unbounded ever reaches PBKDF2.

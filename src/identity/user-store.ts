@@ -1,12 +1,13 @@
 /**
- * @module storage/users
+ * @module identity/user-store
  * D1 access to the `users` table. The only place that knows its SQL.
  */
 
 export interface UserRecord {
   id: string;
   email: string;
-  password_hash: string;
+  /** Null for an account without a password (it signs in another way). */
+  password_hash: string | null;
   email_verified_at: number | null;
   tokens_not_before: number;
   /** Access tokens (only) issued before this are void: raised by role changes. */
@@ -19,7 +20,7 @@ export interface UserRecord {
 export interface NewUser {
   id: string;
   email: string;
-  passwordHash: string;
+  passwordHash: string | null;
   emailVerifiedAt: number | null;
   now: number;
 }
@@ -57,9 +58,10 @@ export class UserStore {
    * Replaces the hash only if it is still the one we verified against (no lost
    * update); true when it did.
    */
-  async replacePasswordHash(id: string, expectedHash: string, newHash: string, now: number): Promise<boolean> {
+  async replacePasswordHash(id: string, expectedHash: string | null, newHash: string, now: number): Promise<boolean> {
+    // IS, not =: an account without a password (NULL) can be given one the same way.
     const result = await this.#db
-      .prepare("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?")
+      .prepare("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash IS ?")
       .bind(newHash, now, id, expectedHash)
       .run();
     return result.meta.changes === 1;
@@ -78,6 +80,27 @@ export class UserStore {
       )
       .bind(now, pendingPasswordHash, now, id)
       .run();
+  }
+
+  /**
+   * A password reset, for the user that `userIdSql` names (a one-time secret's
+   * spend, see OneTimeSecretStore.spendWith): the new hash, the email marked
+   * verified (the reset link proved the address) and every earlier session
+   * voided through the not-before marker. A disabled user is left alone.
+   */
+  resetPasswordStatement(
+    userIdSql: string,
+    params: unknown[],
+    newPasswordHash: string,
+    now: number,
+  ): D1PreparedStatement {
+    return this.#db
+      .prepare(
+        `UPDATE users SET password_hash = ?, email_verified_at = COALESCE(email_verified_at, ?),
+           tokens_not_before = MAX(tokens_not_before, ?), updated_at = ?
+         WHERE disabled_at IS NULL AND id = ${userIdSql}`,
+      )
+      .bind(newPasswordHash, now, now, now, ...params);
   }
 
   /** Raises (never lowers) the access-token-only not-before marker (role changes). */

@@ -1,8 +1,12 @@
 /**
- * @module services/users
- * The public view of a user: what API responses may show. Never the hash.
+ * @module identity/users
+ * Users as the rest of the server sees them: looked up by id or email, the
+ * one check that an account exists and is enabled, and the public view that
+ * API responses may show (never the hash).
  */
-import type { UserRecord } from "./user-store";
+import { invalidToken, notFound } from "../app/errors/codes";
+import { isValidEmail, normalizeEmail } from "../lib/email";
+import type { UserRecord, UserStore } from "./user-store";
 
 export interface PublicUser {
   id: string;
@@ -18,4 +22,47 @@ export function publicUser(user: UserRecord): PublicUser {
     email_verified: user.email_verified_at !== null,
     created_at: new Date(user.created_at).toISOString(),
   };
+}
+
+export class UserService {
+  readonly #store: UserStore;
+
+  constructor(options: { store: UserStore }) {
+    this.#store = options.store;
+  }
+
+  findById(id: string): Promise<UserRecord | null> {
+    return this.#store.findById(id);
+  }
+
+  /** The account an email names, if any (a read with no effect, safe to start early). */
+  async findByEmail(rawEmail: string): Promise<UserRecord | null> {
+    const email = normalizeEmail(rawEmail);
+    return isValidEmail(email) ? this.#store.findByEmail(email) : null;
+  }
+
+  /**
+   * The user a credential belongs to, who must still exist and be enabled;
+   * otherwise the credential is refused as invalid_token (RFC 6750).
+   */
+  async requireActive(id: string, refusal: { description?: string; tokenPresent?: boolean } = {}) {
+    const user = await this.#store.findById(id);
+    if (!user || user.disabled_at !== null) {
+      const description = refusal.description ?? "the access token's user no longer exists or is disabled";
+      throw invalidToken(description, { tokenPresent: refusal.tokenPresent });
+    }
+    return user;
+  }
+
+  /** A user by id for administrators; 404 when there is none. */
+  async requireExisting(id: string): Promise<UserRecord> {
+    const user = await this.#store.findById(id);
+    if (!user) throw notFound("no such user");
+    return user;
+  }
+
+  /** Users whose email contains `query` (or all), by id after `cursor`: keyset paging. */
+  search(query: string, cursor: string | null, limit: number): Promise<UserRecord[]> {
+    return this.#store.search(query, cursor, limit);
+  }
 }

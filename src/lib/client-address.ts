@@ -1,5 +1,5 @@
 /**
- * @module services/client-address
+ * @module lib/client-address
  * Which address a per-IP limit counts.
  */
 

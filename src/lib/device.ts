@@ -1,5 +1,5 @@
 /**
- * @module services/device
+ * @module lib/device
  * A coarse device label for "new sign-in" mail: browser family + OS family +
  * country. Coarse on purpose: a browser update must not look like a new device.
  */

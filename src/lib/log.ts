@@ -1,5 +1,5 @@
 /**
- * @module services/log
+ * @module lib/log
  * Structured logs: one JSON object per line, so Workers Logs can index the fields.
  * Never pass secrets, tokens or passwords in `fields`.
  */

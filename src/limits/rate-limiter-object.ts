@@ -1,5 +1,5 @@
 /**
- * @module durable/rate-limiter
+ * @module limits/rate-limiter-object
  * The RateLimiter Durable Object (SQLite-backed): exact, atomic counters, one
  * object per key (`login:ip:<addr>`, `login:acct:<email>` …) so that no single
  * object is a global hot spot.

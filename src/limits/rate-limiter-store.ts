@@ -1,12 +1,11 @@
 /**
- * @module storage/rate-limiter
+ * @module limits/rate-limiter-store
  * The Worker's side of the RateLimiter Durable Object: one object per key,
  * called over RPC. If the object cannot be reached, every call throws
- * 503 temporarily_unavailable: credential endpoints fail closed, because an
- * outage of the limiter must not become an unlimited guessing window.
+ * Unavailable (503): credential endpoints fail closed, because an outage of the
+ * limiter must not become an unlimited guessing window.
  */
-
-import { AuthError } from "../app/errors/codes";
+import { Unavailable } from "../app/errors/codes";
 import type {
   AttemptDecision,
   AttemptOutcome,
@@ -23,7 +22,7 @@ export interface ReservedAttempt {
   settle(outcome: AttemptOutcome): Promise<void>;
 }
 
-export class RateLimiterClient {
+export class RateLimiterStore {
   readonly #namespace: DurableObjectNamespace<RateLimiter>;
 
   constructor(namespace: DurableObjectNamespace<RateLimiter>) {
@@ -34,21 +33,14 @@ export class RateLimiterClient {
     return this.#call(key, (stub) => stub.consume(policy, now));
   }
 
-  reserveAttempt(key: string, policy: AttemptPolicy, now: number): Promise<AttemptDecision> {
-    return this.#call(key, (stub) => stub.reserveAttempt(policy, now));
-  }
-
   async reserve(key: string, policy: AttemptPolicy, now: number): Promise<ReservedAttempt> {
-    const decision = await this.reserveAttempt(key, policy, now);
+    const decision = await this.#call(key, (stub) => stub.reserveAttempt(policy, now));
     const id = decision.reservationId;
     return {
       decision,
-      settle: (outcome) => (id ? this.settleAttempt(key, policy, id, outcome, now) : Promise.resolve()),
+      settle: (outcome) =>
+        id ? this.#call(key, (stub) => stub.settleAttempt(policy, id, outcome, now)) : Promise.resolve(),
     };
-  }
-
-  settleAttempt(key: string, policy: AttemptPolicy, reservationId: string, outcome: AttemptOutcome, now: number) {
-    return this.#call(key, (stub) => stub.settleAttempt(policy, reservationId, outcome, now));
   }
 
   reset(key: string): Promise<void> {
@@ -59,10 +51,7 @@ export class RateLimiterClient {
     try {
       return await call(this.#namespace.get(this.#namespace.idFromName(key)));
     } catch (error) {
-      throw new AuthError(503, "temporarily_unavailable", "the service is temporarily unavailable; try again shortly", {
-        cause: error,
-        headers: { "Retry-After": "5" },
-      });
+      throw new Unavailable("the service is temporarily unavailable; try again shortly", error);
     }
   }
 }

@@ -1,5 +1,5 @@
 /**
- * @module services/mailer
+ * @module mail/mailer
  * Sends mail through the transport chosen by MAIL_TRANSPORT:
  *   outbox — kept in D1 for tests and developers (GET /_dev/outbox); never in production;
  *   log    — one structured log line per message (bodies only outside production);
@@ -7,7 +7,7 @@
  */
 
 import { logEvent } from "../lib/log";
-import type { MailOutboxStore } from "./outbox-store";
+import type { OutboxStore } from "./outbox-store";
 
 export interface MailMessage {
   to: string;
@@ -21,10 +21,10 @@ export interface Mailer {
 }
 
 export class OutboxMailer implements Mailer {
-  readonly #outbox: MailOutboxStore;
+  readonly #outbox: OutboxStore;
   readonly #clock: () => number;
 
-  constructor(outbox: MailOutboxStore, clock: () => number = Date.now) {
+  constructor(outbox: OutboxStore, clock: () => number = Date.now) {
     this.#outbox = outbox;
     this.#clock = clock;
   }
@@ -49,6 +49,8 @@ export class LogMailer implements Mailer {
 }
 
 export const RESEND_ENDPOINT = "https://api.resend.com/emails";
+/** A hung provider must not hold a request (or its deferred work) open. */
+export const MAIL_SEND_TIMEOUT_MS = 10_000;
 
 export class ResendMailer implements Mailer {
   readonly #apiKey: string;
@@ -70,10 +72,31 @@ export class ResendMailer implements Mailer {
         text: message.text,
         html: message.html,
       }),
+      signal: AbortSignal.timeout(MAIL_SEND_TIMEOUT_MS),
     });
     if (!response.ok) {
       // The provider's answer may echo addresses; keep only the status.
       throw new Error(`mail provider answered ${response.status}`);
     }
+  }
+}
+
+export interface MailSettings {
+  transport: "outbox" | "log" | "resend";
+  from: string;
+  resendApiKey?: string;
+  /** Log mail bodies (they hold links that are credentials): development only. */
+  logBodies: boolean;
+}
+
+export function createMailer(settings: MailSettings, outbox: OutboxStore): Mailer {
+  switch (settings.transport) {
+    case "outbox":
+      return new OutboxMailer(outbox);
+    case "resend":
+      // config.ts guarantees the key is present for this transport.
+      return new ResendMailer(settings.resendApiKey ?? "", settings.from);
+    case "log":
+      return new LogMailer({ includeBodies: settings.logBodies });
   }
 }

@@ -1,5 +1,5 @@
 /**
- * @module storage/mail-outbox
+ * @module mail/outbox-store
  * D1 access to `mail_outbox`, the development/test mail transport's mailbox.
  */
 
@@ -19,7 +19,7 @@ interface OutboxRow {
   created_at: number;
 }
 
-export class MailOutboxStore {
+export class OutboxStore {
   readonly #db: D1Database;
 
   constructor(db: D1Database) {

@@ -1,13 +1,10 @@
 /**
- * @module services/mail-templates
+ * @module mail/templates
  * The text of every mail edgelock sends. Links are built from PUBLIC_URL only,
  * never from the request's Host header (which an attacker can set).
  */
+import { escapeHtml } from "../lib/html";
 import type { MailMessage } from "./mailer";
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 function message(to: string, subject: string, paragraphs: string[], link?: string): MailMessage {
   const text = [...paragraphs, ...(link ? [link] : [])].join("\n\n");

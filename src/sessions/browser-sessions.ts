@@ -1,8 +1,8 @@
 /**
- * @module services/cookie-sessions
- * Stateful browser sessions: a random secret in a `__Host-` cookie, the session
- * itself in D1 (stored under the secret's SHA-256), idle and absolute timeouts,
- * and a CSRF token derived from the secret.
+ * @module sessions/browser-sessions
+ * `BrowserSessions`: stateful browser sessions. A random secret in a `__Host-`
+ * cookie, the session itself in D1 (stored under the secret's SHA-256), idle
+ * and absolute timeouts, and a CSRF token derived from the secret.
  *
  * Why D1 (not KV): logout must end a session everywhere at once, and owners list
  * their sessions by user — KV offers neither strong consistency nor queries.
@@ -10,30 +10,36 @@
  * it changes whenever the session does, and only someone who can read the
  * login response (or GET /auth/session) ever sees it — never a cross-site page.
  */
-
-import type { UserRecord } from "../identity/user-store";
+import type { AuthenticationResult } from "../authn/types";
 import { hmacSha256, sha256Hex } from "../lib/crypto/digest";
 import { base64url } from "../lib/crypto/encoding";
 import { randomId, randomToken } from "../lib/crypto/random";
-import type { RevocationStore } from "../verify/revocation";
+import type { RevocationWriter } from "./revocation-store";
 import type { CookieSessionRow, SessionStore } from "./session-store";
 
 export const SESSION_COOKIE = "__Host-edgelock_session";
 const COOKIE_BYTES = 32; // 256 bits
+const COOKIE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 // last_seen_at is written at most this often: idle timeouts are minutes, and a
 // D1 write per request would be waste.
 const TOUCH_INTERVAL_MS = 60_000;
 
-export interface CookieSessionSettings {
+export interface BrowserSessionTimeouts {
   idleMs: number;
   absoluteMs: number;
   rememberMeIdleMs: number;
   rememberMeAbsoluteMs: number;
+}
+
+export interface BrowserSessionsOptions {
+  store: SessionStore;
+  revocation: RevocationWriter;
+  timeouts: BrowserSessionTimeouts;
   /** When every access token minted from a session has expired: revoked-sid lives this long. */
   accessTokenHorizonMs: number;
 }
 
-export interface NewCookieSession {
+export interface NewBrowserSession {
   cookieValue: string;
   sessionId: string;
   csrfToken: string;
@@ -41,38 +47,40 @@ export interface NewCookieSession {
   maxAgeSeconds: number;
 }
 
-export interface ResolvedCookieSession {
+export interface ResolvedBrowserSession {
   session: CookieSessionRow;
   csrfToken: string;
   /** True when last_seen_at is due for an update (do it off the response path). */
   touchDue: boolean;
 }
 
-export class CookieSessionService {
+export class BrowserSessions {
   readonly #store: SessionStore;
-  readonly #revocation: RevocationStore;
-  readonly #settings: CookieSessionSettings;
+  readonly #revocation: RevocationWriter;
+  readonly #timeouts: BrowserSessionTimeouts;
+  readonly #horizonMs: number;
 
-  constructor(store: SessionStore, revocation: RevocationStore, settings: CookieSessionSettings) {
-    this.#store = store;
-    this.#revocation = revocation;
-    this.#settings = settings;
+  constructor(options: BrowserSessionsOptions) {
+    this.#store = options.store;
+    this.#revocation = options.revocation;
+    this.#timeouts = options.timeouts;
+    this.#horizonMs = options.accessTokenHorizonMs;
   }
 
   /** Always a new id and secret: a session is never carried over from before a login (no fixation). */
   async create(
-    user: UserRecord,
+    auth: AuthenticationResult,
     options: { rememberMe: boolean; ip: string | null; userAgent: string | null },
     now: number,
-  ): Promise<NewCookieSession> {
+  ): Promise<NewBrowserSession> {
     const cookieValue = randomToken(COOKIE_BYTES);
     const sessionId = randomId();
-    const s = this.#settings;
-    const idleMs = options.rememberMe ? s.rememberMeIdleMs : s.idleMs;
-    const absoluteMs = options.rememberMe ? s.rememberMeAbsoluteMs : s.absoluteMs;
+    const t = this.#timeouts;
+    const idleMs = options.rememberMe ? t.rememberMeIdleMs : t.idleMs;
+    const absoluteMs = options.rememberMe ? t.rememberMeAbsoluteMs : t.absoluteMs;
     await this.#store.insert({
       id: sessionId,
-      userId: user.id,
+      userId: auth.user.id,
       kind: "cookie",
       tokenHash: await sha256Hex(cookieValue),
       now,
@@ -81,6 +89,8 @@ export class CookieSessionService {
       expiresAt: now + absoluteMs,
       ip: options.ip,
       userAgent: options.userAgent,
+      amr: auth.amr,
+      authTime: auth.authTime,
     });
     return {
       cookieValue,
@@ -91,8 +101,8 @@ export class CookieSessionService {
   }
 
   /** The live session behind a cookie, or null (unknown, revoked, idle, past its end, user logged out everywhere or disabled). */
-  async resolve(cookieValue: string, now: number): Promise<ResolvedCookieSession | null> {
-    if (!/^[A-Za-z0-9_-]{43}$/.test(cookieValue)) return null;
+  async resolve(cookieValue: string, now: number): Promise<ResolvedBrowserSession | null> {
+    if (!COOKIE_SHAPE.test(cookieValue)) return null;
     const session = await this.#store.findCookieSession(await sha256Hex(cookieValue));
     if (!session || session.revoked_at !== null || session.disabled_at !== null) return null;
     if (now >= session.expires_at) return null;
@@ -113,7 +123,7 @@ export class CookieSessionService {
   async end(sessionId: string, now: number): Promise<void> {
     await Promise.all([
       this.#store.revoke(sessionId, now),
-      this.#revocation.revokeSession(sessionId, now + this.#settings.accessTokenHorizonMs, now),
+      this.#revocation.revokeSession(sessionId, now + this.#horizonMs, now),
     ]);
   }
 }

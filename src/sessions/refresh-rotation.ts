@@ -1,5 +1,5 @@
 /**
- * @module services/refresh-tokens
+ * @module sessions/refresh-rotation
  * Opaque, rotating refresh tokens grouped in families (one family per login).
  *
  * Rotation with a deterministic successor: when token T is issued we also store a

@@ -1,5 +1,5 @@
 /**
- * @module storage/refresh-tokens
+ * @module sessions/refresh-token-store
  * KV layout of refresh tokens (see docs/storage.md):
  *   refresh:<sha256 hex of token>  -> RefreshTokenRecord   TTL: token's remaining life
  * The token itself is never stored, only its SHA-256. A token's family (one per

@@ -1,61 +1,81 @@
 /**
- * @module routes/sessions
- * A user's view of their sessions, both kinds (cookie sessions and refresh-token
- * families):
- *   GET    /auth/sessions          list, with `current` marking the caller's own
- *   DELETE /auth/sessions/{id}     revoke one (someone else's id: 404, like an unknown one)
+ * @module sessions/routes
+ * Sessions after login, both kinds (refresh-token families and cookie sessions):
+ *   POST   /auth/refresh {refresh_token}   rotate the refresh token
+ *   POST   /auth/logout                    end this session (and revoke this access token)
+ *   POST   /auth/logout-all                end every session of the user
+ *   GET    /auth/sessions                  list, with `current` marking the caller's own
+ *   DELETE /auth/sessions/{id}             revoke one (someone else's id: 404, like an unknown one)
  * and, for browser sessions:
- *   GET    /auth/session           the cookie session's user and CSRF token (after a page reload)
- *   POST   /auth/session/token     a short-lived access JWT for calling other APIs (cookie + CSRF)
+ *   GET    /auth/session                   the cookie session's user and CSRF token (after a page reload)
+ *   POST   /auth/session/token             a short-lived access JWT for calling other APIs (cookie + CSRF)
  */
 import { Hono } from "hono";
+import { z } from "zod";
 import type { AppEnv } from "../app/app-env";
-import { AuthError, invalidRequest, invalidToken } from "../app/errors/codes";
+import { invalidRequest } from "../app/errors/codes";
+import { readJson } from "../app/json-body";
 import { authenticate } from "../authn/authenticate-middleware";
 import { publicUser } from "../identity/users";
+import { startIpRateLimit } from "../limits/rate-limit-middleware";
 import { clearSessionCookie } from "./session-response";
 
+const refreshBody = z.object({ refresh_token: z.string().min(1).max(512) });
+const logoutBody = z.object({ refresh_token: z.string().min(1).max(512).optional() });
+const noSessionCookie = "this request carries no session cookie";
+const sessionUserGone = { description: "the session's user no longer exists", tokenPresent: false };
+
 export const sessionRoutes = new Hono<AppEnv>()
+  .post("/refresh", async (c) => {
+    // The per-IP limit is checked beside the token reads, and answers wait for it
+    // (RefreshSessions.refresh): no answer about a token comes past the limit.
+    const gate = startIpRateLimit(c, { name: "refresh", limit: (config) => config.rateLimits.perIp.refresh });
+    const { refresh_token } = await readJson(c, refreshBody);
+    return c.json(await c.var.services.refreshSessions.refresh(refresh_token, c.var.ctx, { gate }));
+  })
+  .post("/logout", authenticate(), async (c) => {
+    const { refresh_token } = await readJson(c, logoutBody, { allowEmpty: true });
+    const { identity, ctx, services } = c.var;
+    if (identity.kind === "bearer") {
+      await services.refreshSessions.logout(identity.claims, refresh_token, ctx.now);
+    } else if (identity.kind === "cookie") {
+      await services.browserSessions.end(identity.sessionId, ctx.now);
+      clearSessionCookie(c);
+    }
+    ctx.audit.record("logout", identity.userId, { session_id: identity.sessionId, kind: identity.kind }, ctx.now);
+    return c.body(null, 204);
+  })
+  .post("/logout-all", authenticate(), async (c) => {
+    const { identity, ctx } = c.var;
+    // The not-before marker ends refresh families, access tokens and cookie sessions alike.
+    await c.var.services.accountSessions.endAll(identity.userId, ctx.now);
+    if (identity.kind === "cookie") clearSessionCookie(c);
+    ctx.audit.record("logout_all", identity.userId, {}, ctx.now);
+    return c.body(null, 204);
+  })
   .get("/sessions", authenticate(), async (c) => {
     const { userId, sessionId } = c.var.identity;
-    const rows = await c.var.services.sessionStore.listLive(userId, Date.now());
-    const sessions = rows.map((row) => ({
-      id: row.id,
-      kind: row.kind,
-      created_at: new Date(row.created_at).toISOString(),
-      last_seen_at: new Date(row.last_seen_at).toISOString(),
-      expires_at: new Date(row.expires_at).toISOString(),
-      ip: row.ip,
-      user_agent: row.user_agent,
-      current: row.id === sessionId,
-    }));
-    return c.json({ sessions });
+    const sessions = await c.var.services.accountSessions.list(userId, c.var.ctx.now);
+    return c.json({ sessions: sessions.map((session) => ({ ...session, current: session.id === sessionId })) });
   })
   .delete("/sessions/:id", authenticate(), async (c) => {
-    const { userId, sessionId } = c.var.identity;
+    const { identity } = c.var;
     const id = c.req.param("id");
-    const now = Date.now();
-    const row = await c.var.services.sessionStore.findOwned(id, userId);
-    // Not yours and not there look the same: ids of other users' sessions reveal nothing.
-    if (!row || row.revoked_at !== null) throw new AuthError(404, "not_found", "no such session");
-    if (row.kind === "cookie") await c.var.services.cookieSessions.end(row.id, now);
-    else await c.var.services.sessions.revokeFamily(row.id, userId, now);
-    if (row.id === sessionId && c.var.identity.kind === "cookie") clearSessionCookie(c);
-    c.var.audit.record("session_revoked", userId, { session_id: row.id, kind: row.kind }, now);
+    await c.var.services.accountSessions.revoke(identity.userId, id, c.var.ctx);
+    if (id === identity.sessionId && identity.kind === "cookie") clearSessionCookie(c);
     return c.body(null, 204);
   })
   .get("/session", authenticate(), async (c) => {
     const identity = c.var.identity;
-    if (identity.kind !== "cookie") throw invalidRequest("this request carries no session cookie");
-    const user = await c.var.services.users.findById(identity.userId);
-    if (!user) throw invalidToken("the session's user no longer exists", { tokenPresent: false });
+    if (identity.kind !== "cookie") throw invalidRequest(noSessionCookie);
+    const user = await c.var.services.users.requireActive(identity.userId, sessionUserGone);
     return c.json({ user: publicUser(user), csrf_token: identity.csrfToken });
   })
   .post("/session/token", authenticate(), async (c) => {
     const identity = c.var.identity;
-    if (identity.kind !== "cookie") throw invalidRequest("this request carries no session cookie");
-    const user = await c.var.services.users.findById(identity.userId);
-    if (!user) throw invalidToken("the session's user no longer exists", { tokenPresent: false });
+    if (identity.kind !== "cookie") throw invalidRequest(noSessionCookie);
+    const user = await c.var.services.users.requireActive(identity.userId, sessionUserGone);
     // The token's `sid` is the cookie session: ending the session revokes it too.
-    return c.json(await c.var.services.sessions.accessTokenFor(user, identity.sessionId, Date.now()));
+    const session = { id: identity.sessionId, amr: identity.amr, authTime: identity.authTime };
+    return c.json(await c.var.services.sessionTokens.accessToken(user, session, Date.now()));
   });

@@ -1,7 +1,8 @@
 /**
- * @module storage/sessions
+ * @module sessions/session-store
  * D1 access to `sessions`: cookie sessions and refresh-token families, both
- * authoritative here (the refresh tokens themselves live in KV).
+ * authoritative here (the refresh tokens themselves live in KV). Each row
+ * records how its user authenticated (`amr`, JSON) and when (`auth_time`).
  */
 
 import { collect, type Grants, RoleStore } from "../authz/role-store";
@@ -22,6 +23,9 @@ export interface SessionRow {
   ip: string | null;
   user_agent: string | null;
   revoked_at: number | null;
+  /** JSON array of RFC 8176 method values. */
+  amr: string;
+  auth_time: number | null;
 }
 
 /** A cookie session joined with what deciding its validity needs from its user. */
@@ -40,6 +44,8 @@ export interface FamilyRow {
   expires_at: number;
   revoked_at: number | null;
   last_seen_at: number;
+  amr: string;
+  auth_time: number | null;
 }
 
 export interface RefreshSnapshot {
@@ -59,6 +65,8 @@ export interface NewSession {
   expiresAt: number;
   ip: string | null;
   userAgent: string | null;
+  amr: readonly string[];
+  authTime: number;
 }
 
 export class SessionStore {
@@ -88,8 +96,9 @@ export class SessionStore {
   #insertStatement(session: NewSession): D1PreparedStatement {
     return this.#db
       .prepare(
-        `INSERT INTO sessions (id, user_id, kind, token_hash, created_at, last_seen_at, idle_timeout_ms, remember_me, expires_at, ip, user_agent)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO sessions (id, user_id, kind, token_hash, created_at, last_seen_at, idle_timeout_ms, remember_me,
+           expires_at, ip, user_agent, amr, auth_time)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .bind(
         session.id,
@@ -103,6 +112,8 @@ export class SessionStore {
         session.expiresAt,
         session.ip,
         session.userAgent?.slice(0, 512) ?? null,
+        JSON.stringify(session.amr),
+        session.authTime,
       );
   }
 
@@ -125,7 +136,7 @@ export class SessionStore {
     const [familyRows, userRows, grantRows] = await this.#db.batch([
       this.#db
         .prepare(
-          `SELECT user_id, created_at, expires_at, revoked_at, last_seen_at FROM sessions
+          `SELECT user_id, created_at, expires_at, revoked_at, last_seen_at, amr, auth_time FROM sessions
            WHERE id = ? AND kind = 'refresh'`,
         )
         .bind(familyId),

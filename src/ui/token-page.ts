@@ -7,6 +7,7 @@
  * Locked down by CSP: only this exact script may run, and only to 'self'.
  */
 import type { Context } from "hono";
+import { escapeHtml } from "../lib/html";
 import { setStrictPageHeaders } from "./strict-page";
 
 export interface TokenPage {
@@ -18,10 +19,6 @@ export interface TokenPage {
   askPassword: boolean;
   success: string;
   failure: string;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 function script(page: TokenPage): string {

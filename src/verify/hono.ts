@@ -7,6 +7,7 @@
  * On success `c.var.auth` holds the verified claims.
  */
 import type { Context, MiddlewareHandler } from "hono";
+import { readBearer } from "./bearer";
 import { VerifyError, type VerifyErrorCode } from "./errors";
 import { can, type Subject } from "./policy";
 import type { AccessTokenClaims, Verifier } from "./verifier";
@@ -41,16 +42,15 @@ const DESCRIPTIONS: Record<Exclude<VerifyErrorCode, "jwks_unavailable">, string>
 export function requireAuth<E extends WithAuth = WithAuth>(options: RequireAuthOptions): MiddlewareHandler<E> {
   const realm = options.realm ?? "api";
   return async (c, next) => {
-    const header = c.req.header("Authorization") ?? "";
-    const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+    const bearer = readBearer(c.req.header("Authorization"));
     // Tokens in the query string are never accepted (they leak into logs and Referer headers).
-    if (!match?.[1]) {
-      const present = /^Bearer(\s|$)/i.test(header);
-      const challenge = present ? `Bearer realm="${realm}", error="invalid_token"` : `Bearer realm="${realm}"`;
+    if (bearer.kind !== "token") {
+      const challenge =
+        bearer.kind === "malformed" ? `Bearer realm="${realm}", error="invalid_token"` : `Bearer realm="${realm}"`;
       return deny(c, 401, "invalid_token", "a bearer access token is required", challenge);
     }
     try {
-      c.set("auth", await options.verifier.verify(match[1]));
+      c.set("auth", await options.verifier.verify(bearer.token));
     } catch (error) {
       if (!(error instanceof VerifyError)) throw error;
       if (error.code === "jwks_unavailable") {

@@ -1,5 +1,5 @@
 /**
- * @module storage/kv-records
+ * @module verify/kv-records
  * JSON records in KV that carry their own `expires_at`.
  *
  * Why both a TTL and `expires_at`: KV refuses `expirationTtl` under 60 s and

@@ -1,20 +1,27 @@
 /**
- * @module storage/revocation
- * KV layout of the access-token revocation list (see docs/storage.md):
+ * @module verify/revocation
+ * The revocation list's KV contract, shared by the auth Worker (which writes
+ * it, sessions/revocation-store.ts) and edge verifiers (which read it). Keys:
  *   revoked-jti:<jti>        -> { expires_at }                TTL: the token's remaining life
  *   revoked-sid:<session id> -> { expires_at }                TTL: the longest access-token life
  *   not-before:<user id>     -> { not_before, expires_at }    TTL: the longest access-token life
- * Edge verifiers read these keys too, so their shape is part of the public contract.
+ * Every record carries its own `expires_at` (see kv-records.ts).
  */
-import { KvRecords } from "./kv-records";
+import { type ExpiringRecord, KvRecords } from "./kv-records";
 
-interface NotBeforeRecord {
+export const revocationKeys = {
+  jti: (jti: string) => `revoked-jti:${jti}`,
+  session: (sessionId: string) => `revoked-sid:${sessionId}`,
+  notBefore: (userId: string) => `not-before:${userId}`,
+};
+
+export interface NotBeforeRecord extends ExpiringRecord {
   /** Access tokens with `iat` (seconds) below this are void. */
   not_before: number;
-  expires_at: number;
 }
 
-export class RevocationStore {
+/** Reads the revocation list (a read-only KV binding is all it needs). */
+export class RevocationReader {
   readonly #records: KvRecords;
 
   constructor(kv: KVNamespace) {
@@ -22,30 +29,16 @@ export class RevocationStore {
   }
 
   async isJtiRevoked(jti: string, now: number): Promise<boolean> {
-    return (await this.#records.get(`revoked-jti:${jti}`, now)) !== null;
-  }
-
-  revokeJti(jti: string, tokenExpiresAt: number, now: number): Promise<void> {
-    return this.#records.put(`revoked-jti:${jti}`, { expires_at: tokenExpiresAt }, now);
+    return (await this.#records.get(revocationKeys.jti(jti), now)) !== null;
   }
 
   async isSessionRevoked(sessionId: string, now: number): Promise<boolean> {
-    return (await this.#records.get(`revoked-sid:${sessionId}`, now)) !== null;
+    return (await this.#records.get(revocationKeys.session(sessionId), now)) !== null;
   }
 
-  /** Every access token of the session (refresh family) dies; `keepUntil` is when the last of them expires. */
-  revokeSession(sessionId: string, keepUntil: number, now: number): Promise<void> {
-    return this.#records.put(`revoked-sid:${sessionId}`, { expires_at: keepUntil }, now);
-  }
-
+  /** The user's not-before marker in seconds (0 when none). */
   async notBefore(userId: string, now: number): Promise<number> {
-    const record = await this.#records.get<NotBeforeRecord>(`not-before:${userId}`, now);
+    const record = await this.#records.get<NotBeforeRecord>(revocationKeys.notBefore(userId), now);
     return record?.not_before ?? 0;
-  }
-
-  /** `keepUntil`: once every access token issued before the marker has expired, the marker can go. */
-  setNotBefore(userId: string, notBeforeSeconds: number, keepUntil: number, now: number): Promise<void> {
-    const record: NotBeforeRecord = { not_before: notBeforeSeconds, expires_at: keepUntil };
-    return this.#records.put(`not-before:${userId}`, record, now);
   }
 }

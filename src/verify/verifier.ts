@@ -11,7 +11,7 @@
 import { errors, type JSONWebKeySet, type JWTPayload, jwtVerify } from "jose";
 import { VerifyError } from "./errors";
 import { type JwksFetcher, type JwksSource, RemoteJwks, staticJwks } from "./jwks-cache";
-import { RevocationStore } from "./revocation";
+import { RevocationReader } from "./revocation";
 
 export const ACCESS_TOKEN_TYP = "at+jwt";
 export const MAX_CLOCK_TOLERANCE_SECONDS = 30;
@@ -89,7 +89,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     typeof options.jwks === "string" || options.jwks instanceof URL
       ? new RemoteJwks(String(options.jwks), { fetcher: options.fetcher, clock: options.clock })
       : staticJwks(options.jwks);
-  const revocation = options.revocation ? new RevocationStore(options.revocation) : null;
+  const revocation = options.revocation ? new RevocationReader(options.revocation) : null;
 
   return {
     async verify(token, verifyOptions = {}) {
@@ -118,9 +118,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
   };
 }
 
-/** The revocation half of verify(), for callers that hold a RevocationStore already. */
+/** The revocation half of verify(), for callers that hold a RevocationReader already. */
 export async function checkRevocation(
-  revocation: RevocationStore,
+  revocation: RevocationReader,
   claims: AccessTokenClaims,
   now: number,
 ): Promise<void> {

@@ -3,8 +3,9 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../../src/app/index";
+import { deferrer } from "../../src/app/request-context";
 import { AuditLog } from "../../src/audit/audit-log";
-import { AuditLogStore, type AuditRow } from "../../src/audit/audit-store";
+import { type AuditRow, AuditStore } from "../../src/audit/audit-store";
 import {
   BASE,
   bearer,
@@ -156,11 +157,11 @@ describe("audit log", () => {
 
   it("never fails the request when the audit write fails", async () => {
     const log = vi.spyOn(console, "error").mockImplementation(() => {});
-    const failing = { insert: async () => Promise.reject(new Error("D1 is down")) } as unknown as AuditLogStore;
+    const failing = { insert: async () => Promise.reject(new Error("D1 is down")) } as unknown as AuditStore;
     const pending: Promise<unknown>[] = [];
-    const audit = new AuditLog(failing, { ip: null, userAgent: null, country: null, requestId: "r1" }, (p) =>
-      pending.push(p),
-    );
+    const meta = { ip: null, userAgent: null, country: null, requestId: "r1" };
+    const defer = deferrer((p) => pending.push(p), meta.requestId);
+    const audit = new AuditLog({ store: failing, meta, defer });
     expect(() => audit.record("logout", "u1")).not.toThrow();
     await Promise.all(pending);
     expect(log).toHaveBeenCalledWith(expect.stringContaining("audit_write_failed"));
@@ -168,7 +169,7 @@ describe("audit log", () => {
   });
 
   it("is pruned by the cron trigger after the retention period", async () => {
-    const store = new AuditLogStore(env.DB);
+    const store = new AuditStore(env.DB);
     const day = 86_400_000;
     const now = Date.now();
     const base = { userId: "prune-user", ip: null, userAgent: null, country: null, requestId: null, details: {} };
@@ -187,25 +188,29 @@ describe("audit log", () => {
     const userId = String((await userRow(email))?.id);
     const now = Date.now();
     await env.DB.prepare(
-      "INSERT INTO password_reset_tokens (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)",
+      "INSERT INTO one_time_secrets (token_hash, purpose, user_id, expires_at, created_at) VALUES (?, 'password_reset', ?, ?, ?)",
     )
       .bind(`old-${crypto.randomUUID()}`, userId, now - 2 * 86_400_000, now - 3 * 86_400_000)
       .run();
     await env.DB.prepare(
-      "INSERT INTO password_reset_tokens (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)",
+      "INSERT INTO one_time_secrets (token_hash, purpose, user_id, expires_at, created_at) VALUES (?, 'password_reset', ?, ?, ?)",
     )
       .bind(`live-${crypto.randomUUID()}`, userId, now + 3_600_000, now)
       .run();
-    await env.DB.prepare("UPDATE email_verification_tokens SET expires_at = ? WHERE user_id = ?")
+    await env.DB.prepare(
+      "UPDATE one_time_secrets SET expires_at = ? WHERE user_id = ? AND purpose = 'email_verification'",
+    )
       .bind(now - 2 * 86_400_000, userId)
       .run();
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ scheduledTime: now, cron: "17 3 * * *" }), env, ctx);
     await waitOnExecutionContext(ctx);
-    const count = (table: string) =>
-      env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE user_id = ?`).bind(userId).first<number>("n");
-    expect(await count("password_reset_tokens")).toBe(1);
-    expect(await count("email_verification_tokens")).toBe(0);
+    const count = (purpose: string) =>
+      env.DB.prepare("SELECT COUNT(*) AS n FROM one_time_secrets WHERE user_id = ? AND purpose = ?")
+        .bind(userId, purpose)
+        .first<number>("n");
+    expect(await count("password_reset")).toBe(1);
+    expect(await count("email_verification")).toBe(0);
   });
 });
 

@@ -81,7 +81,7 @@ describe("password reset", () => {
     const email = await signupAndVerify();
     const token = await requestReset(email);
     const before = await userRow(email);
-    await env.DB.prepare("UPDATE password_reset_tokens SET expires_at = ? WHERE user_id = ?")
+    await env.DB.prepare("UPDATE one_time_secrets SET expires_at = ? WHERE user_id = ? AND purpose = 'password_reset'")
       .bind(Date.now() - 1, before?.id)
       .run();
     await expectError(await confirm(token), 400, "invalid_grant");

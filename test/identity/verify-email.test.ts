@@ -33,7 +33,7 @@ describe("POST /auth/verify-email", () => {
   it("stores only a SHA-256 of the token", async () => {
     const { email, token } = await signupForToken();
     const row = await env.DB.prepare(
-      "SELECT t.token_hash FROM email_verification_tokens t JOIN users u ON u.id = t.user_id WHERE u.email = ?",
+      "SELECT t.token_hash FROM one_time_secrets t JOIN users u ON u.id = t.user_id WHERE u.email = ? AND t.purpose = 'email_verification'",
     )
       .bind(email)
       .first<{ token_hash: string }>();
@@ -59,7 +59,9 @@ describe("POST /auth/verify-email", () => {
   it("refuses an expired token and leaves the email unverified", async () => {
     const { email, token } = await signupForToken();
     const user = await userRow(email);
-    await env.DB.prepare("UPDATE email_verification_tokens SET expires_at = ? WHERE user_id = ?")
+    await env.DB.prepare(
+      "UPDATE one_time_secrets SET expires_at = ? WHERE user_id = ? AND purpose = 'email_verification'",
+    )
       .bind(Date.now() - 1, user?.id)
       .run();
     await expectError(await postJson("/auth/verify-email", { token }), 400, "invalid_grant");

@@ -244,21 +244,21 @@ describe("session lifetime", () => {
   });
 
   it("decides idle and absolute expiry from an injected clock", async () => {
-    const { CookieSessionService } = await import("../../src/sessions/browser-sessions");
+    const { BrowserSessions } = await import("../../src/sessions/browser-sessions");
     const { SessionStore } = await import("../../src/sessions/session-store");
-    const { RevocationStore } = await import("../../src/verify/revocation");
-    const service = new CookieSessionService(new SessionStore(env.DB), new RevocationStore(env.REVOCATIONS), {
-      idleMs: 1_000,
-      absoluteMs: 5_000,
-      rememberMeIdleMs: 10_000,
-      rememberMeAbsoluteMs: 20_000,
+    const { RevocationWriter } = await import("../../src/sessions/revocation-store");
+    const service = new BrowserSessions({
+      store: new SessionStore(env.DB),
+      revocation: new RevocationWriter(env.REVOCATIONS),
+      timeouts: { idleMs: 1_000, absoluteMs: 5_000, rememberMeIdleMs: 10_000, rememberMeAbsoluteMs: 20_000 },
       accessTokenHorizonMs: 60_000,
     });
     const email = await signupAndVerify();
     const user = await env.DB.prepare("SELECT * FROM users WHERE email = ?").bind(email).first();
     const t0 = Date.now();
     // biome-ignore lint/suspicious/noExplicitAny: a D1 row standing in for UserRecord
-    const created = await service.create(user as any, { rememberMe: false, ip: null, userAgent: null }, t0);
+    const auth = { user: user as any, amr: ["pwd"], authTime: t0 };
+    const created = await service.create(auth, { rememberMe: false, ip: null, userAgent: null }, t0);
     expect(await service.resolve(created.cookieValue, t0 + 999)).not.toBeNull();
     expect(await service.resolve(created.cookieValue, t0 + 1_000)).toBeNull();
     await service.touch(created.sessionId, t0 + 900);

@@ -41,28 +41,11 @@ describe("POST /auth/logout", () => {
   it("keeps a revoked token revoked through the verifiers' clock tolerance after exp", async () => {
     const session = await newSession();
     expect((await logout(session.access_token)).status).toBe(204);
-    const { getConfig } = await import("../../src/app/config");
-    const { getSigningKeys } = await import("../../src/tokens/signing-keys");
-    const { verifyAccessToken } = await import("../../src/tokens/access-tokens");
-    const { RevocationStore } = await import("../../src/verify/revocation");
-    const config = getConfig(env);
-    const keys = await getSigningKeys(config.signingKeys);
-    const settings = {
-      issuer: config.issuer,
-      clientId: "edgelock",
-      audience: config.accessToken.audience,
-      ttlSeconds: 600,
-    };
+    const { containerFor } = await import("../../src/app/container");
     const claims = JSON.parse(atob(session.access_token.split(".")[1] ?? "")) as { exp: number };
     // 10 s after exp the token is still inside the 30 s tolerance: it must still read as revoked.
     await expect(
-      verifyAccessToken(
-        session.access_token,
-        keys,
-        settings,
-        new RevocationStore(env.REVOCATIONS),
-        (claims.exp + 10) * 1000,
-      ),
+      containerFor(env).accessTokens.verify(session.access_token, (claims.exp + 10) * 1000),
     ).rejects.toMatchObject({ code: "invalid_token", message: "the access token has been revoked" });
   });
 

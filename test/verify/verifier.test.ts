@@ -3,9 +3,9 @@
 import { env } from "cloudflare:workers";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
+import { RevocationWriter } from "../../src/sessions/revocation-store";
 import { VerifyError } from "../../src/verify/errors";
 import { UNKNOWN_KID_COOLDOWN_MS } from "../../src/verify/jwks-cache";
-import { RevocationStore } from "../../src/verify/revocation";
 import { createVerifier } from "../../src/verify/verifier";
 
 const ISSUER = "https://issuer.test";
@@ -269,7 +269,7 @@ describe("revocation at the edge", () => {
       jwks: { keys: [pair.jwk] },
       revocation: env.REVOCATIONS,
     });
-    const store = new RevocationStore(env.REVOCATIONS);
+    const store = new RevocationWriter(env.REVOCATIONS);
     const now = Date.now();
     const user = `edge-${crypto.randomUUID()}`;
     const jti = crypto.randomUUID();

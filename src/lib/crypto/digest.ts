@@ -1,5 +1,5 @@
 /**
- * @module crypto/digest
+ * @module lib/crypto/digest
  * SHA-256 and HMAC-SHA256 over Web Crypto. Tokens are stored only as these digests.
  */
 import { hex, utf8Bytes } from "./encoding";

@@ -1,5 +1,5 @@
 /**
- * @module crypto/encoding
+ * @module lib/crypto/encoding
  * Byte <-> text encodings used by tokens and stored hashes. Pure; trusts nothing.
  */
 

@@ -1,5 +1,5 @@
 /**
- * @module crypto/pbkdf2
+ * @module lib/crypto/pbkdf2
  * PBKDF2-HMAC-SHA256 through Web Crypto. Cloudflare's production runtime refuses
  * more than 100,000 iterations, so that is the ceiling every caller must respect.
  */

@@ -1,5 +1,5 @@
 /**
- * @module crypto/random
+ * @module lib/crypto/random
  * Unpredictable identifiers and secrets from the platform CSPRNG (crypto.getRandomValues).
  */
 import { base64url } from "./encoding";

@@ -1,5 +1,5 @@
 /**
- * @module crypto/timing-safe
+ * @module lib/crypto/timing-safe
  * Constant-time comparison, so that how long a comparison takes never tells an
  * attacker how many leading bytes of a secret they guessed right.
  */

@@ -1,0 +1,100 @@
+/**
+ * @module app/internals
+ * What the container builds services from and never hands out: every store
+ * over the Worker's bindings, and the building blocks several services share
+ * (signing keys, the mailer, one-time secrets, the attempt budget, the token
+ * issuer). Each is built the first time it is asked for.
+ */
+import { ApiKeyStore } from "../api-keys/api-key-store";
+import { NonceClaimsStore } from "../api-keys/nonce-claims-store";
+import { AuditStore } from "../audit/audit-store";
+import { AttemptBudget } from "../authn/attempt-budget";
+import { RoleStore } from "../authz/role-store";
+import { UserStore } from "../identity/user-store";
+import { Memo } from "../lib/memo";
+import { RateLimiterStore } from "../limits/rate-limiter-store";
+import { createMailer, type Mailer } from "../mail/mailer";
+import { OutboxStore } from "../mail/outbox-store";
+import { OneTimeSecretStore } from "../one-time-secrets/one-time-secret-store";
+import { OneTimeSecrets } from "../one-time-secrets/one-time-secrets";
+import { RefreshTokenStore } from "../sessions/refresh-token-store";
+import { RevocationWriter } from "../sessions/revocation-store";
+import { SessionStore } from "../sessions/session-store";
+import { TokenIssuer } from "../tokens/issuer";
+import { getSigningKeys, type SigningKeys } from "../tokens/signing-keys";
+import { RevocationReader } from "../verify/revocation";
+import type { Config } from "./config";
+
+export class Internals {
+  readonly #env: Env;
+  readonly #config: Config;
+  readonly #memo = new Memo();
+
+  constructor(env: Env, config: Config) {
+    this.#env = env;
+    this.#config = config;
+  }
+
+  get db(): D1Database {
+    return this.#env.DB;
+  }
+  get tokensKv(): KVNamespace {
+    return this.#env.TOKENS;
+  }
+  get users() {
+    return this.#memo.get("users", () => new UserStore(this.db));
+  }
+  get sessions() {
+    return this.#memo.get("sessions", () => new SessionStore(this.db));
+  }
+  get roles() {
+    return this.#memo.get("roles", () => new RoleStore(this.db));
+  }
+  get audit() {
+    return this.#memo.get("audit", () => new AuditStore(this.db));
+  }
+  get secretStore() {
+    return this.#memo.get("secretStore", () => new OneTimeSecretStore(this.db));
+  }
+  get outbox() {
+    return this.#memo.get("outbox", () => new OutboxStore(this.db));
+  }
+  get apiKeys() {
+    return this.#memo.get("apiKeys", () => new ApiKeyStore(this.db));
+  }
+  get limiter() {
+    return this.#memo.get("limiter", () => new RateLimiterStore(this.#env.RATE_LIMITER));
+  }
+  get nonces() {
+    return this.#memo.get("nonces", () => new NonceClaimsStore(this.#env.NONCES));
+  }
+  get refreshTokens() {
+    return this.#memo.get("refreshTokens", () => new RefreshTokenStore(this.tokensKv));
+  }
+  get revocation() {
+    return this.#memo.get("revocation", () => new RevocationWriter(this.#env.REVOCATIONS));
+  }
+  get revocationReader() {
+    return this.#memo.get("revocationReader", () => new RevocationReader(this.#env.REVOCATIONS));
+  }
+
+  get keys(): SigningKeys {
+    return getSigningKeys(this.#config.signingKeys);
+  }
+  get mailer(): Mailer {
+    const { mail, environment } = this.#config;
+    return this.#memo.get("mailer", () =>
+      createMailer({ ...mail, logBodies: environment !== "production" }, this.outbox),
+    );
+  }
+  get secrets() {
+    return this.#memo.get("secrets", () => new OneTimeSecrets({ store: this.secretStore }));
+  }
+  get budget() {
+    return this.#memo.get("budget", () => new AttemptBudget({ store: this.limiter, lockout: this.#config.lockout }));
+  }
+  get issuer() {
+    const defaults = { issuer: this.#config.issuer, ...this.#config.accessToken };
+    return this.#memo.get("issuer", () => new TokenIssuer({ keys: this.keys, defaults }));
+  }
+}

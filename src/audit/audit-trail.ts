@@ -1,0 +1,50 @@
+/**
+ * @module audit/audit-trail
+ * Reading the audit log (the admin API): newest first, by user, paged by id.
+ */
+import type { AuditRow, AuditStore } from "./audit-store";
+
+export interface AuditEntryView {
+  id: number;
+  time: string;
+  event: string;
+  user_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  country: string | null;
+  request_id: string | null;
+  details: unknown;
+}
+
+export interface AuditFilter {
+  userId: string | null;
+  /** An entry id: only older entries. */
+  before: number | null;
+  limit: number;
+}
+
+export class AuditTrail {
+  readonly #store: AuditStore;
+
+  constructor(options: { store: AuditStore }) {
+    this.#store = options.store;
+  }
+
+  async list(filter: AuditFilter): Promise<AuditEntryView[]> {
+    return (await this.#store.list(filter)).map(entryView);
+  }
+}
+
+function entryView(row: AuditRow): AuditEntryView {
+  return {
+    id: row.id,
+    time: new Date(row.created_at).toISOString(),
+    event: row.event,
+    user_id: row.user_id,
+    ip: row.ip,
+    user_agent: row.user_agent,
+    country: row.country,
+    request_id: row.request_id,
+    details: JSON.parse(row.details) as unknown,
+  };
+}

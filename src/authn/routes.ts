@@ -1,0 +1,43 @@
+/**
+ * @module authn/routes
+ *   POST /auth/login {email, password, captcha_token?, mode?, remember_me?}
+ * The per-IP limit is started before the body is read and gates everything
+ * else (LoginFlow); then the per-account budget, the CAPTCHA and the password.
+ * `mode: "cookie"` starts a browser session (HttpOnly cookie + CSRF token)
+ * instead of returning tokens.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app/app-env";
+import { AuthError } from "../app/errors/codes";
+import { readJson } from "../app/json-body";
+import { startIpRateLimit } from "../limits/rate-limit-middleware";
+import { startSession } from "../sessions/session-response";
+
+const loginBody = z.object({
+  email: z.string().max(1024),
+  password: z.string(),
+  captcha_token: z.string().min(1).max(4096).optional(),
+  mode: z.enum(["token", "cookie"]).default("token"),
+  remember_me: z.boolean().default(false),
+});
+
+export const loginRoutes = new Hono<AppEnv>().post("/login", async (c) => {
+  const gate = startIpRateLimit(c, { name: "login", limit: (config) => config.rateLimits.perIp.login });
+  const body = await readJson(c, loginBody);
+  const { services, ctx } = c.var;
+  const request = {
+    email: body.email,
+    input: { email: body.email, password: body.password },
+    captchaToken: body.captcha_token,
+    gate,
+  };
+  const outcome = await services.login.login(services.passwordMethod, request, ctx, (auth) =>
+    startSession(c, auth, body.mode, { rememberMe: body.remember_me, now: ctx.now }),
+  );
+  if ("kind" in outcome && outcome.kind === "second_factor_required") {
+    // The container configures no second-factor policy, so a login never stops here.
+    throw new AuthError("server_error", "a second factor is required but no second-factor step is configured");
+  }
+  return c.json(outcome);
+});

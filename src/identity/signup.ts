@@ -1,0 +1,92 @@
+/**
+ * @module identity/signup
+ * Signup with an email and a password. With email verification on (the
+ * default), the answer is the same whether or not the address is taken, and
+ * an existing account stays exactly as it is.
+ */
+import { AuthError, invalidRequest } from "../app/errors/codes";
+import type { RequestContext } from "../app/request-context";
+import { randomId } from "../lib/crypto/random";
+import { isValidEmail, normalizeEmail } from "../lib/email";
+import { logEvent } from "../lib/log";
+import type { Mailer, MailMessage } from "../mail/mailer";
+import { signupAttemptMail } from "../mail/templates";
+import type { EmailVerification } from "./email-verification";
+import { acceptNewPassword } from "./password-policy";
+import { hashPassword, type PasswordHashParams } from "./passwords";
+import type { UserRecord, UserStore } from "./user-store";
+
+export interface SignupOptions {
+  store: UserStore;
+  verification: EmailVerification;
+  mailer: Mailer;
+  publicUrl: string;
+  requireEmailVerification: boolean;
+  passwords: PasswordHashParams;
+}
+
+export type SignupResult =
+  | { kind: "verification_required"; userId: string; existingAccount: boolean }
+  | { kind: "created"; user: UserRecord };
+
+export class SignupService {
+  readonly #store: UserStore;
+  readonly #verification: EmailVerification;
+  readonly #mailer: Mailer;
+  readonly #options: SignupOptions;
+
+  constructor(options: SignupOptions) {
+    this.#store = options.store;
+    this.#verification = options.verification;
+    this.#mailer = options.mailer;
+    this.#options = options;
+  }
+
+  async signup(rawEmail: string, rawPassword: string, ctx: RequestContext): Promise<SignupResult> {
+    const { now } = ctx;
+    const email = normalizeEmail(rawEmail);
+    if (!isValidEmail(email)) throw invalidRequest("email is not a valid email address");
+    const password = acceptNewPassword(rawPassword);
+    // Hash before looking at whether the email exists, so both answers take the same time.
+    const passwordHash = await hashPassword(password, this.#options.passwords);
+    const verified = !this.#options.requireEmailVerification;
+    const id = randomId();
+    const inserted = await this.#store.insert({ id, email, passwordHash, emailVerifiedAt: verified ? now : null, now });
+
+    if (verified) {
+      // Documented trade-off: without verification there is no mail to hide behind,
+      // so a taken address is reported (this mode enumerates accounts).
+      if (!inserted) throw new AuthError("email_taken", "an account with this email already exists");
+      const user = await this.#store.findById(id);
+      if (!user) throw new Error("user vanished after insert");
+      return { kind: "created", user };
+    }
+    if (inserted) {
+      await this.#send(await this.#verification.linkMail(id, email, null, now));
+      return { kind: "verification_required", userId: id, existingAccount: false };
+    }
+    // No enumeration: the same answer as a new signup, and the existing account
+    // stays exactly as it is. A still-unverified account gets a new verification
+    // mail whose token carries this signup's password (applied only if that link
+    // is used); a verified one only tells its owner about the attempt.
+    const existing = await this.#store.findByEmail(email);
+    if (existing && existing.email_verified_at === null) {
+      await this.#send(await this.#verification.linkMail(existing.id, email, passwordHash, now));
+    } else {
+      await this.#send(signupAttemptMail(email, this.#options.publicUrl));
+    }
+    return { kind: "verification_required", userId: existing?.id ?? id, existingAccount: true };
+  }
+
+  /**
+   * A mail failure must not change the signup answer: an error only for new (or
+   * only for existing) addresses would enumerate accounts. It is logged instead.
+   */
+  async #send(message: MailMessage): Promise<void> {
+    try {
+      await this.#mailer.send(message);
+    } catch (error) {
+      logEvent("error", "mail_failed", { subject: message.subject, error: String(error) });
+    }
+  }
+}

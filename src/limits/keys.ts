@@ -1,0 +1,30 @@
+/**
+ * @module limits/keys
+ * Every RateLimiter key, built in one place (one Durable Object per key, so
+ * no object is a global hot spot). Emails are keyed in their canonical form and
+ * IPs by the address a limit counts (IPv6 by /64), so variants of one count once.
+ */
+import { limitSubject } from "../lib/client-address";
+import { normalizeEmail } from "../lib/email";
+
+/** The per-route, per-IP limit, e.g. `login:ip:198.51.100.7`. */
+export function ipLimitKey(route: string, ip: string | null): string {
+  return `${route}:ip:${limitSubject(ip)}`;
+}
+
+/** Mails one address may be sent for `purpose` (signup, password reset) per hour. */
+export function mailQuotaKey(purpose: MailQuotaPurpose, email: string): string {
+  return `${purpose}:email:${normalizeEmail(email)}`;
+}
+
+/** The failed-login budget of an account, counted whether or not the account exists. */
+export function loginAccountKey(email: string): string {
+  return `login:acct:${normalizeEmail(email)}`;
+}
+
+/** Failed logins from one IP, across accounts (only for the CAPTCHA threshold; never locks). */
+export function loginIpFailureKey(ip: string | null): string {
+  return `login:ipfail:${limitSubject(ip)}`;
+}
+
+export type MailQuotaPurpose = "signup" | "password-reset";

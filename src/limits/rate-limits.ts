@@ -1,0 +1,56 @@
+/**
+ * @module limits/rate-limits
+ * The limits routes and services apply: per-IP limits on credential endpoints
+ * (GCRA in the RateLimiter), and per-address mail quotas, so nobody floods an
+ * inbox from many IPs. Refusals throw too_many_requests and are audited.
+ */
+import { tooManyRequests } from "../app/errors/codes";
+import type { RequestContext } from "../app/request-context";
+import { ipLimitKey, type MailQuotaPurpose, mailQuotaKey } from "./keys";
+import type { RateDecision, RatePolicy } from "./rate-limiter-object";
+import type { RateLimiterStore } from "./rate-limiter-store";
+
+export interface RateLimitsOptions {
+  store: RateLimiterStore;
+  windowMs: number;
+  /** Mails one address may be sent per hour, per purpose. */
+  mailsPerEmail: number;
+}
+
+export interface IpLimitDecision extends RateDecision {
+  policy: RatePolicy;
+  key: string;
+}
+
+const MAIL_QUOTA_WINDOW_MS = 3_600_000;
+
+export class RateLimits {
+  readonly #store: RateLimiterStore;
+  readonly #windowMs: number;
+  readonly #mailsPerEmail: number;
+
+  constructor(options: RateLimitsOptions) {
+    this.#store = options.store;
+    this.#windowMs = options.windowMs;
+    this.#mailsPerEmail = options.mailsPerEmail;
+  }
+
+  /** Counts one request of `route` from `ip` against `limit` per window; the caller answers a refusal. */
+  async checkIp(route: string, ip: string | null, limit: number, ctx: RequestContext): Promise<IpLimitDecision> {
+    const policy = { limit, windowMs: this.#windowMs };
+    const key = ipLimitKey(route, ip);
+    const decision = await this.#store.consume(key, policy, Date.now());
+    if (!decision.allowed) ctx.audit.record("rate_limited", null, { limit: route, key });
+    return { ...decision, policy, key };
+  }
+
+  /** Counts one mail to `email` for `purpose`; throws too_many_requests over the hourly quota. */
+  async spendMailQuota(purpose: MailQuotaPurpose, email: string, ctx: RequestContext): Promise<void> {
+    const policy = { limit: this.#mailsPerEmail, windowMs: MAIL_QUOTA_WINDOW_MS };
+    const decision = await this.#store.consume(mailQuotaKey(purpose, email), policy, ctx.now);
+    if (!decision.allowed) {
+      ctx.audit.record("rate_limited", null, { limit: `${purpose}-per-email` }, ctx.now);
+      throw tooManyRequests(decision.retryAfterMs);
+    }
+  }
+}

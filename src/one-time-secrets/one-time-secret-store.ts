@@ -1,0 +1,105 @@
+/**
+ * @module one-time-secrets/one-time-secret-store
+ * D1 access to `one_time_secrets`: every secret that is spent exactly once
+ * (email verification, password reset, and the codes and challenges of the
+ * features that follow). A row holds only the secret's SHA-256, its purpose,
+ * its user, a JSON payload and its expiry; spending is one guarded
+ * `UPDATE … RETURNING`, so two concurrent spends cannot both succeed.
+ */
+
+export interface NewOneTimeSecret {
+  tokenHash: string;
+  purpose: string;
+  userId: string | null;
+  payload: Record<string, unknown> | null;
+  expiresAt: number;
+  now: number;
+}
+
+export interface SpentSecret {
+  userId: string | null;
+  payload: Record<string, unknown> | null;
+}
+
+/**
+ * A statement to run in the same transaction as the spend, given SQL that
+ * names the spent secret's user (with its parameters): the change only happens
+ * if the secret is live, and the secret is only spent if the batch commits.
+ */
+export type SpendEffect = (userIdSql: string, params: unknown[]) => D1PreparedStatement;
+
+interface SpentRow {
+  user_id: string | null;
+  payload: string | null;
+}
+
+const LIVE = "token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?";
+
+export class OneTimeSecretStore {
+  readonly #db: D1Database;
+
+  constructor(db: D1Database) {
+    this.#db = db;
+  }
+
+  async insert(secret: NewOneTimeSecret): Promise<void> {
+    await this.#db
+      .prepare(
+        `INSERT INTO one_time_secrets (token_hash, purpose, user_id, payload, expires_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      )
+      .bind(
+        secret.tokenHash,
+        secret.purpose,
+        secret.userId,
+        secret.payload === null ? null : JSON.stringify(secret.payload),
+        secret.expiresAt,
+        secret.now,
+      )
+      .run();
+  }
+
+  /** Spends a live secret of `purpose`; null (and nothing changed) if it is unknown, used or expired. */
+  async spend(tokenHash: string, purpose: string, now: number): Promise<SpentSecret | null> {
+    const row = await this.#spendStatement(tokenHash, purpose, now).first<SpentRow>();
+    return row ? spent(row) : null;
+  }
+
+  /** Spends the secret and runs `effect` in one transaction (a D1 batch); see SpendEffect. */
+  async spendWith(tokenHash: string, purpose: string, now: number, effect: SpendEffect): Promise<SpentSecret | null> {
+    const userOfLive = `(SELECT user_id FROM one_time_secrets WHERE ${LIVE})`;
+    const [, result] = await this.#db.batch<SpentRow>([
+      effect(userOfLive, [tokenHash, purpose, now]),
+      this.#spendStatement(tokenHash, purpose, now),
+    ]);
+    const row = result?.results[0];
+    return row ? spent(row) : null;
+  }
+
+  /** Deletes the user's secrets of `purpose` (once one is spent, the others must die). */
+  async deleteFor(userId: string, purpose: string): Promise<void> {
+    await this.#db
+      .prepare("DELETE FROM one_time_secrets WHERE user_id = ? AND purpose = ?")
+      .bind(userId, purpose)
+      .run();
+  }
+
+  /** Deletes secrets that expired before `before`; returns how many went. */
+  async pruneExpiredBefore(before: number): Promise<number> {
+    const result = await this.#db.prepare("DELETE FROM one_time_secrets WHERE expires_at < ?").bind(before).run();
+    return result.meta.changes;
+  }
+
+  #spendStatement(tokenHash: string, purpose: string, now: number): D1PreparedStatement {
+    return this.#db
+      .prepare(`UPDATE one_time_secrets SET used_at = ? WHERE ${LIVE} RETURNING user_id, payload`)
+      .bind(now, tokenHash, purpose, now);
+  }
+}
+
+function spent(row: SpentRow): SpentSecret {
+  return {
+    userId: row.user_id,
+    payload: row.payload === null ? null : (JSON.parse(row.payload) as SpentSecret["payload"]),
+  };
+}

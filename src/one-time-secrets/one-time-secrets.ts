@@ -1,0 +1,52 @@
+/**
+ * @module one-time-secrets/one-time-secrets
+ * Issuing and spending one-time secrets: 256 random bits handed out once,
+ * kept only as SHA-256, valid for one purpose until they expire, spent once.
+ */
+import { sha256Hex } from "../lib/crypto/digest";
+import { randomToken } from "../lib/crypto/random";
+import type { OneTimeSecretStore, SpendEffect, SpentSecret } from "./one-time-secret-store";
+
+/** What a secret may be spent for; a secret issued for one purpose is unknown to every other. */
+export type SecretPurpose = "email_verification" | "password_reset";
+
+export interface IssueSecret {
+  purpose: SecretPurpose;
+  userId: string | null;
+  payload?: Record<string, unknown> | null;
+  ttlMs: number;
+  now: number;
+}
+
+export class OneTimeSecrets {
+  readonly #store: OneTimeSecretStore;
+
+  constructor(options: { store: OneTimeSecretStore }) {
+    this.#store = options.store;
+  }
+
+  /** Stores a new secret's hash and returns the secret, which exists nowhere else. */
+  async issue(secret: IssueSecret): Promise<string> {
+    const token = randomToken(32);
+    await this.#store.insert({
+      tokenHash: await sha256Hex(token),
+      purpose: secret.purpose,
+      userId: secret.userId,
+      payload: secret.payload ?? null,
+      expiresAt: secret.now + secret.ttlMs,
+      now: secret.now,
+    });
+    return token;
+  }
+
+  /** Spends `token` for `purpose`; null when it is unknown, used, expired or for another purpose. */
+  async spend(token: string, purpose: SecretPurpose, now: number, effect?: SpendEffect): Promise<SpentSecret | null> {
+    const hash = await sha256Hex(token);
+    return effect ? this.#store.spendWith(hash, purpose, now, effect) : this.#store.spend(hash, purpose, now);
+  }
+
+  /** Every other secret of the user for `purpose` dies (an address proven, a password reset). */
+  revokeAll(userId: string, purpose: SecretPurpose): Promise<void> {
+    return this.#store.deleteFor(userId, purpose);
+  }
+}

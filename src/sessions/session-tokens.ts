@@ -1,0 +1,71 @@
+/**
+ * @module sessions/session-tokens
+ * Access tokens for a user's session (a refresh family or a cookie session):
+ * the session id as `sid`, the session's `amr` and `auth_time`, and the user's
+ * current roles, read at every issue so a role change shows in the next token.
+ */
+import type { Grants, RoleStore } from "../authz/role-store";
+import type { UserRecord } from "../identity/user-store";
+import type { TokenIssuer } from "../tokens/issuer";
+
+export interface AccessTokenResponse {
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+}
+
+/** A session as its access tokens name it. */
+export interface SessionRef {
+  id: string;
+  amr: readonly string[];
+  /** Epoch ms the session's user authenticated. */
+  authTime: number;
+}
+
+export class SessionTokens {
+  readonly #issuer: TokenIssuer;
+  readonly #roles: RoleStore;
+
+  constructor(options: { issuer: TokenIssuer; roles: RoleStore }) {
+    this.#issuer = options.issuer;
+    this.#roles = options.roles;
+  }
+
+  get issuer(): TokenIssuer {
+    return this.#issuer;
+  }
+
+  /** `knownGrants`: the user's grants when the caller read them already (in its own D1 batch). */
+  async accessToken(
+    user: UserRecord,
+    session: SessionRef,
+    now: number,
+    knownGrants?: Grants,
+  ): Promise<AccessTokenResponse> {
+    // The marker a role change or logout-all raises kills older tokens; newer ones start at it.
+    const notBeforeSeconds = Math.ceil(Math.max(user.tokens_not_before, user.access_not_before) / 1000);
+    const grants = knownGrants ?? (await this.#roles.grantsFor(user.id));
+    const access = await this.#issuer.issueAccessToken(
+      {
+        principal: { type: "user", id: user.id },
+        sessionId: session.id,
+        amr: session.amr,
+        authTime: session.authTime,
+        grants,
+        notBeforeSeconds,
+      },
+      now,
+    );
+    return { access_token: access.token, token_type: "Bearer", expires_in: access.expiresIn };
+  }
+}
+
+/** A session row's `amr` column (JSON) as a list; a malformed value reads as no method at all. */
+export function parseAmr(column: string): string[] {
+  try {
+    const parsed: unknown = JSON.parse(column);
+    return Array.isArray(parsed) ? parsed.filter((v): v is string => typeof v === "string") : [];
+  } catch {
+    return [];
+  }
+}
