@@ -24,6 +24,7 @@ import { invalidGrant } from "../app/errors/codes";
 import { hmacSha256, sha256Hex } from "../lib/crypto/digest";
 import { base64url, fromBase64url } from "../lib/crypto/encoding";
 import { randomToken } from "../lib/crypto/random";
+import { settled, unwrap } from "../lib/settled";
 import type { RefreshTokenRecord, RefreshTokenRepository } from "./refresh-token-store";
 
 const TOKEN_PREFIX = "elr_";
@@ -202,13 +203,14 @@ export class RefreshTokenService {
   ) {
     const familyId = familyIdOf(token);
     if (familyId === null) throw invalidGrant("the refresh token is invalid");
-    const loading = gate.then((refused) => (refused ? null : load(familyId)));
-    loading.catch(() => {}); // observed below; an unknown token must not leave it unhandled
+    // Settled (never rejects) until looked at below: an unknown token must not leave it unhandled.
+    const loading = settled(gate.then((refused) => (refused ? null : load(familyId))));
     const record = await this.#record(token, familyId, now);
     if (!record) throw invalidGrant("the refresh token is invalid or expired");
     const successor = await deriveSuccessor(token, familyId, record.seed);
     const successorHash = await sha256Hex(successor);
-    const [loaded, existingSuccessor] = await Promise.all([loading, this.#store.getToken(successorHash, now)]);
+    const [loadResult, existingSuccessor] = await Promise.all([loading, this.#store.getToken(successorHash, now)]);
+    const loaded = unwrap(loadResult);
     // Only reached when the gate let the request through (the caller checks it first).
     if (loaded === null) throw invalidGrant("the refresh token is invalid");
     return { record, successor, successorHash, loaded, existingSuccessor };

@@ -18,6 +18,7 @@ import { createLocalJWKSet, errors, type FlattenedJWSInput, type JSONWebKeySet, 
 import { VerifyError } from "./errors";
 
 export const UNKNOWN_KID_COOLDOWN_MS = 30_000;
+export const JWKS_FETCH_TIMEOUT_MS = 5_000;
 export const JWKS_MIN_MAX_AGE_MS = 30_000;
 export const JWKS_MAX_MAX_AGE_MS = 3_600_000;
 const DEFAULT_MAX_AGE_MS = 300_000;
@@ -49,6 +50,8 @@ interface Snapshot {
 
 export interface RemoteJwksOptions {
   fetcher?: JwksFetcher;
+  /** How long one JWKS fetch may take (default 5 s). */
+  fetchTimeoutMs?: number;
   /** Epoch ms; for tests. */
   clock?: () => number;
 }
@@ -57,6 +60,7 @@ export class RemoteJwks implements JwksSource {
   readonly #url: string;
   readonly #fetcher: JwksFetcher;
   readonly #clock: () => number;
+  readonly #fetchTimeoutMs: number;
   #snapshot: Snapshot | undefined;
   #loading: Promise<Snapshot> | undefined;
   #lastForcedRefresh = Number.NEGATIVE_INFINITY;
@@ -66,6 +70,7 @@ export class RemoteJwks implements JwksSource {
     this.#url = url;
     this.#fetcher = options.fetcher ?? { fetch: (input, init) => fetch(input, init) };
     this.#clock = options.clock ?? Date.now;
+    this.#fetchTimeoutMs = options.fetchTimeoutMs ?? JWKS_FETCH_TIMEOUT_MS;
   }
 
   async resolve(header: JWSHeaderParameters, token: FlattenedJWSInput) {
@@ -121,13 +126,18 @@ export class RemoteJwks implements JwksSource {
     const cache = await openCache();
     const now = this.#clock();
     if (!networkOnly) {
-      const cached = await cache?.match(this.#url).catch(() => undefined);
-      const snapshot = cached ? await parseSnapshot(cached).catch(() => undefined) : undefined;
+      // A cache that fails or holds junk is a miss: the network answers instead.
+      const cached = await cache?.match(this.#url).catch(reportCacheFailure("match"));
+      const snapshot = cached ? await parseSnapshot(cached).catch(reportCacheFailure("parse")) : undefined;
       if (snapshot && snapshot.expiresAt > now) return snapshot;
     }
     let response: Response;
     try {
-      response = await this.#fetcher.fetch(this.#url, { headers: { Accept: "application/json" } });
+      response = await this.#fetcher.fetch(this.#url, {
+        headers: { Accept: "application/json" },
+        // A hung JWKS endpoint must not hold requests open: give up and serve stale, or 503.
+        signal: AbortSignal.timeout(this.#fetchTimeoutMs),
+      });
     } catch (cause) {
       throw new VerifyError("jwks_unavailable", "the signing keys could not be fetched", { cause });
     }
@@ -149,14 +159,23 @@ export class RemoteJwks implements JwksSource {
         [FETCHED_AT_HEADER]: String(now),
       },
     });
-    await cache?.put(this.#url, copy).catch(() => {});
+    // Not caching costs a refetch in the next isolate, nothing more.
+    await cache?.put(this.#url, copy).catch(reportCacheFailure("put"));
     return snapshot;
   }
 }
 
 async function openCache(): Promise<Cache | undefined> {
   if (typeof caches === "undefined") return undefined;
-  return caches.open(CACHE_NAME).catch(() => undefined);
+  return caches.open(CACHE_NAME).catch(reportCacheFailure("open"));
+}
+
+/** Logs a Cache API failure as one JSON line (warn) and stands in `undefined` for its result. */
+function reportCacheFailure(operation: string): (error: unknown) => undefined {
+  return (error) => {
+    console.warn(JSON.stringify({ level: "warn", event: "jwks_cache_failed", operation, error: String(error) }));
+    return undefined;
+  };
 }
 
 /** A response (fresh or cached) as a validated snapshot; throws jwks_unavailable when it is not a usable key set. */

@@ -63,6 +63,8 @@ export interface VerifierOptions {
   revocation?: KVNamespace;
   /** How to fetch a JWKS URL; a service binding to the auth Worker works too. Default: global fetch. */
   fetcher?: JwksFetcher;
+  /** How long one JWKS fetch may take before it counts as failed (default 5000 ms). */
+  jwksFetchTimeoutMs?: number;
   /** Epoch ms for the JWKS cache's expiry and cooldowns; for tests. */
   clock?: () => number;
 }
@@ -87,7 +89,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const clockTolerance = Math.min(options.clockTolerance ?? MAX_CLOCK_TOLERANCE_SECONDS, MAX_CLOCK_TOLERANCE_SECONDS);
   const keys: JwksSource =
     typeof options.jwks === "string" || options.jwks instanceof URL
-      ? new RemoteJwks(String(options.jwks), { fetcher: options.fetcher, clock: options.clock })
+      ? new RemoteJwks(String(options.jwks), {
+          fetcher: options.fetcher,
+          clock: options.clock,
+          fetchTimeoutMs: options.jwksFetchTimeoutMs,
+        })
       : staticJwks(options.jwks);
   const revocation = options.revocation ? new RevocationReader(options.revocation) : null;
 

@@ -43,6 +43,21 @@ describe("mail transports", () => {
     expect(log).toHaveBeenCalledWith(expect.stringContaining("mail_failed"));
   });
 
+  it("resend: every send carries a timeout, so a hung provider cannot hold the request", async () => {
+    const signals: (AbortSignal | null | undefined)[] = [];
+    vi.stubGlobal("fetch", async (_url: string, init: RequestInit) => {
+      signals.push(init.signal);
+      return new Response("{}", { status: 200 });
+    });
+    const response = await sendWithEnv(
+      { MAIL_TRANSPORT: "resend", RESEND_API_KEY: "re_test_key" },
+      jsonRequest("/auth/signup", { email: freshEmail(), password: PASSWORD }),
+    );
+    expect(response.status).toBe(202);
+    expect(signals[0]).toBeInstanceOf(AbortSignal);
+    expect(signals[0]?.aborted).toBe(false);
+  });
+
   it("log: writes one log line per message", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
     const email = freshEmail();

@@ -1,8 +1,18 @@
 import { env } from "cloudflare:workers";
 import { createLocalJWKSet, decodeProtectedHeader, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { base64url, utf8Bytes } from "../../src/lib/crypto/encoding";
-import { BASE, bearer, expectError, newSession, send, sendWithEnv } from "../helpers";
+import {
+  BASE,
+  bearer,
+  expectError,
+  jsonRequest,
+  newSession,
+  PASSWORD,
+  send,
+  sendWithEnv,
+  signupAndVerify,
+} from "../helpers";
 
 const signingJwk = (JSON.parse(env.JWT_PRIVATE_KEYS) as { keys: (JWK & { kid: string })[] }).keys[0] as JWK & {
   kid: string;
@@ -171,5 +181,82 @@ describe("access tokens", () => {
     await expectError(basic, 401, "invalid_token");
     // No Bearer credentials at all: the bare challenge of RFC 6750 §3.1.
     expect(basic.headers.get("WWW-Authenticate")).toBe('Bearer realm="edgelock"');
+  });
+});
+
+describe("signing keys by algorithm", () => {
+  async function rsaJwk(kid: string, bits = 2048): Promise<JWK> {
+    const pair = (await crypto.subtle.generateKey(
+      { name: "RSASSA-PKCS1-v1_5", modulusLength: bits, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+      true,
+      ["sign", "verify"],
+    )) as CryptoKeyPair;
+    return { ...((await crypto.subtle.exportKey("jwk", pair.privateKey)) as JWK), kid, alg: "RS256" };
+  }
+
+  it("publishes an RSA key's public half as RS256, and still signs access tokens with the EC key", async () => {
+    const { keys } = JSON.parse(env.JWT_PRIVATE_KEYS) as { keys: JWK[] };
+    // First in the set, yet access tokens are ES256: the first key *of each algorithm* signs.
+    const withRsa = { JWT_PRIVATE_KEYS: JSON.stringify({ keys: [await rsaJwk("rsa-1"), ...keys] }) };
+    const published = (await (await sendWithEnv(withRsa, new Request(`${BASE}/.well-known/jwks.json`))).json()) as {
+      keys: JWK[];
+    };
+    const rsa = published.keys.find((k) => k.kid === "rsa-1");
+    expect(rsa).toMatchObject({ kty: "RSA", alg: "RS256", use: "sig" });
+    for (const member of ["d", "p", "q", "dp", "dq", "qi"]) expect(rsa).not.toHaveProperty(member);
+    const email = await signupAndVerify();
+    const response = await sendWithEnv(withRsa, jsonRequest("/auth/login", { email, password: PASSWORD }));
+    expect(response.status).toBe(200);
+    const { access_token } = (await response.json()) as { access_token: string };
+    expect(decodeProtectedHeader(access_token)).toMatchObject({ alg: "ES256", kid: signingJwk.kid });
+    // And it verifies against the mixed set the server publishes.
+    const me = await sendWithEnv(withRsa, new Request(`${BASE}/auth/me`, { headers: bearer(access_token) }));
+    expect(me.status).toBe(200);
+  });
+
+  it("refuses a key set without an EC key, and an RSA key under 2048 bits", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    onTestFinished(() => log.mockRestore());
+    const onlyRsa = { JWT_PRIVATE_KEYS: JSON.stringify({ keys: [await rsaJwk("rsa-only")] }) };
+    const noEc = await expectError(
+      await sendWithEnv(onlyRsa, new Request(`${BASE}/.well-known/jwks.json`)),
+      500,
+      "server_misconfigured",
+    );
+    expect(noEc.error_description).toContain("JWT_PRIVATE_KEYS");
+    const { keys } = JSON.parse(env.JWT_PRIVATE_KEYS) as { keys: JWK[] };
+    const shortRsa = { JWT_PRIVATE_KEYS: JSON.stringify({ keys: [...keys, await rsaJwk("rsa-short", 1024)] }) };
+    await expectError(
+      await sendWithEnv(shortRsa, new Request(`${BASE}/.well-known/jwks.json`)),
+      500,
+      "server_misconfigured",
+    );
+  });
+});
+
+describe("TokenIssuer", () => {
+  it("issues for a client principal: sub is the client, with its audience and scope, and no session", async () => {
+    const { getConfig } = await import("../../src/app/config");
+    const { getSigningKeys } = await import("../../src/tokens/signing-keys");
+    const { TokenIssuer } = await import("../../src/tokens/issuer");
+    const config = getConfig(env);
+    const keys = getSigningKeys(config.signingKeys);
+    const issuer = new TokenIssuer({ keys, defaults: { issuer: config.issuer, ...config.accessToken } });
+    const now = Date.now();
+    const issued = await issuer.issueAccessToken(
+      { principal: { type: "client", id: "svc-1" }, clientId: "svc-1", audience: "https://reports.test", scope: "a b" },
+      now,
+    );
+    const { payload, protectedHeader } = await jwtVerify(issued.token, createLocalJWKSet(keys.publicJwks), {
+      issuer: config.issuer,
+      audience: "https://reports.test",
+      typ: "at+jwt",
+      algorithms: ["ES256"],
+    });
+    expect(protectedHeader.kid).toBe(signingJwk.kid);
+    expect(payload).toMatchObject({ sub: "svc-1", client_id: "svc-1", scope: "a b", jti: issued.jti });
+    expect(payload).not.toHaveProperty("sid");
+    expect(payload).not.toHaveProperty("amr");
+    expect(payload.exp).toBe((payload.iat as number) + config.accessToken.ttlSeconds);
   });
 });

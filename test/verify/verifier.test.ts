@@ -158,6 +158,28 @@ describe("JWKS over HTTP", () => {
     expect(await codeOf(verifier.verify(await sign(pair)))).toBe("jwks_unavailable");
   });
 
+  it("gives up on a JWKS endpoint that never answers, as jwks_unavailable", async () => {
+    const pair = await keyPair("k1");
+    const signals: (AbortSignal | null | undefined)[] = [];
+    // Answers only when the request is aborted, like a hung upstream would never do.
+    const hung = {
+      fetch: (_input: RequestInfo | URL, init?: RequestInit) =>
+        new Promise<Response>((_resolve, reject) => {
+          signals.push(init?.signal);
+          init?.signal?.addEventListener("abort", () => reject(init.signal?.reason));
+        }),
+    };
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwks: `https://issuer.test/${crypto.randomUUID()}`,
+      fetcher: hung,
+      jwksFetchTimeoutMs: 50,
+    });
+    expect(await codeOf(verifier.verify(await sign(pair)))).toBe("jwks_unavailable");
+    expect(signals[0]).toBeInstanceOf(AbortSignal);
+  });
+
   it("shares the JWKS with other isolates through the Cache API", async () => {
     const pair = await keyPair("k1");
     const server = jwksServer([pair.jwk]);

@@ -79,13 +79,14 @@ export type AuthorizeErrorOutcome =
  * `state` and `iss` when `context` is known, else a local page.
  */
 export function renderAuthorizeError(error: unknown, context: AuthorizeRedirectContext | null): AuthorizeErrorOutcome {
-  const code = authorizeCode(error);
   const description = error instanceof AuthError ? error.description : "an unexpected error occurred";
   if (!context) {
     // No validated redirect URI: sending the browser anywhere would make us an open redirector.
-    const status = code === "server_error" ? 500 : code === "temporarily_unavailable" ? 503 : 400;
-    return { kind: "page", status, code, description };
+    const rendered = renderError(error, undefined);
+    const status = rendered.status >= 500 ? rendered.status : 400;
+    return { kind: "page", status, code: rendered.body.error, description: rendered.body.error_description };
   }
+  const code = authorizeCode(error);
   const url = new URL(context.redirectUri);
   url.searchParams.set("error", code);
   url.searchParams.set("error_description", description);
