@@ -77,23 +77,17 @@ export interface ApiKeyServiceOptions {
 }
 
 export class ApiKeyService {
-  readonly #store: ApiKeyStore;
-  readonly #users: UserService;
-  readonly #nonces: NonceClaimsStore;
-  readonly #signingMaster: string | null;
+  readonly #o: ApiKeyServiceOptions;
 
   constructor(options: ApiKeyServiceOptions) {
-    this.#store = options.store;
-    this.#users = options.users;
-    this.#nonces = options.nonces;
-    this.#signingMaster = options.signingMaster;
+    this.#o = options;
   }
 
   /** Who the presented `elk_…` string acts for, or null for an unknown, expired or revoked key. */
   async authenticate(presented: string, ctx: RequestContext): Promise<KeyIdentity | null> {
     const match = KEY_SHAPE.exec(presented);
     if (!match?.[1] || !match[2]) return null;
-    const row = await this.#store.find(match[1]);
+    const row = await this.#o.store.find(match[1]);
     // Hash compared in constant time even when the id is unknown, so timing says nothing about ids.
     const presentedHash = await sha256Hex(match[2]);
     const matches = timingSafeEqualStrings(presentedHash, row?.secret_hash ?? "0".repeat(64));
@@ -113,12 +107,12 @@ export class ApiKeyService {
     ctx: RequestContext,
   ): Promise<{ key: KeyIdentity } | { reason: string }> {
     const { now } = ctx;
-    if (!this.#signingMaster) return { reason: "request signing is not configured" };
-    const row = KEY_ID_SHAPE.test(keyId) ? await this.#store.find(keyId) : null;
+    if (!this.#o.signingMaster) return { reason: "request signing is not configured" };
+    const row = KEY_ID_SHAPE.test(keyId) ? await this.#o.store.find(keyId) : null;
     if (row?.signing !== 1 || !isLive(row, now)) return { reason: "unknown, revoked or expired signing key" };
-    const check = await checkSignature(await signingSecretFor(this.#signingMaster, keyId), parts, signature, now);
+    const check = await checkSignature(await signingSecretFor(this.#o.signingMaster, keyId), parts, signature, now);
     if (!check.ok) return { reason: check.reason };
-    if (!(await this.#nonces.claim(keyId, parts.nonce, check.expiresAt, now))) return { reason: "replayed nonce" };
+    if (!(await this.#o.nonces.claim(keyId, parts.nonce, check.expiresAt, now))) return { reason: "replayed nonce" };
     const key = await this.#identity(row, ctx);
     return key ? { key } : { reason: "owner disabled" };
   }
@@ -129,7 +123,7 @@ export class ApiKeyService {
     request: NewApiKey,
     now: number,
   ): Promise<{ key: string; signingSecret: string | null; view: ApiKeyView }> {
-    if (request.signing && !this.#signingMaster) throw invalidRequest("signing: request signing is not configured");
+    if (request.signing && !this.#o.signingMaster) throw invalidRequest("signing: request signing is not configured");
     const outside = request.scopes.filter((scope) => !grantWithin(scope, grants.permissions, userId));
     // Least privilege: a key can never do more than its creator.
     if (outside.length > 0) throw insufficientScope(`you do not hold these permissions: ${outside.join(", ")}`);
@@ -149,32 +143,32 @@ export class ApiKeyService {
       expires_at: request.expiresAt,
       revoked_at: null,
     };
-    await this.#store.insert(row);
+    await this.#o.store.insert(row);
     const signingSecret =
-      request.signing && this.#signingMaster ? await signingSecretFor(this.#signingMaster, id) : null;
+      request.signing && this.#o.signingMaster ? await signingSecretFor(this.#o.signingMaster, id) : null;
     return { key: `${PREFIX}${id}_${secret}`, signingSecret, view: apiKeyView(row) };
   }
 
   list(userId: string): Promise<ApiKeyView[]> {
-    return this.#store.listForUser(userId).then((rows) => rows.map(apiKeyView));
+    return this.#o.store.listForUser(userId).then((rows) => rows.map(apiKeyView));
   }
 
   /** Revokes one of the user's keys; 404 for someone else's or an unknown one. */
   async revoke(id: string, userId: string, now: number): Promise<void> {
-    if (!(await this.#store.revoke(id, userId, now))) throw new AuthError("not_found", "no such API key");
+    if (!(await this.#o.store.revoke(id, userId, now))) throw new AuthError("not_found", "no such API key");
   }
 
   /** Every key of the user dies (disabling the account). */
   revokeAll(userId: string, now: number): Promise<void> {
-    return this.#store.revokeAllFor(userId, now);
+    return this.#o.store.revokeAllFor(userId, now);
   }
 
   /** The key's identity if its owner is still enabled; its last use is recorded after the response. */
   async #identity(row: ApiKeyRow, ctx: RequestContext): Promise<KeyIdentity | null> {
-    const owner = await this.#users.findById(row.user_id);
+    const owner = await this.#o.users.findById(row.user_id);
     if (!owner || owner.disabled_at !== null) return null;
     if (row.last_used_at === null || ctx.now - row.last_used_at >= LAST_USED_INTERVAL_MS) {
-      ctx.defer(this.#store.markUsed(row.id, ctx.now), "api_key_mark_used", { key_id: row.id });
+      ctx.defer(this.#o.store.markUsed(row.id, ctx.now), "api_key_mark_used", { key_id: row.id });
     }
     return { userId: owner.id, keyId: row.id, scopes: JSON.parse(row.scopes) as string[] };
   }

@@ -210,13 +210,20 @@ export function parseConfig(env: Record<string, unknown>): Config {
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join(".") || "env"} ${issue.message}`));
   }
-  const raw = result.data;
-  const kids = new Set(raw.JWT_PRIVATE_KEYS.keys.map((key) => key.kid));
-  if (kids.size !== raw.JWT_PRIVATE_KEYS.keys.length)
+  checkKeySet(result.data.JWT_PRIVATE_KEYS.keys);
+  return toConfig(result.data);
+}
+
+function checkKeySet(keys: PrivateJwk[]): void {
+  if (new Set(keys.map((key) => key.kid)).size !== keys.length) {
     throw new ConfigError(["JWT_PRIVATE_KEYS has duplicate kid values"]);
+  }
   // Access tokens are ES256: without an EC key nothing could be signed.
-  if (!raw.JWT_PRIVATE_KEYS.keys.some((key) => key.alg === "ES256"))
+  if (!keys.some((key) => key.alg === "ES256"))
     throw new ConfigError(["JWT_PRIVATE_KEYS holds no ES256 (EC P-256) key"]);
+}
+
+function toConfig(raw: RawConfig): Config {
   return {
     environment: raw.ENVIRONMENT,
     issuer: raw.ISSUER,

@@ -40,18 +40,14 @@ export interface AuditLogOptions {
 }
 
 export class AuditLog {
-  readonly #store: AuditStore;
-  readonly #meta: RequestMeta;
-  readonly #defer: Defer;
+  readonly #o: AuditLogOptions;
 
   constructor(options: AuditLogOptions) {
-    this.#store = options.store;
-    this.#meta = options.meta;
-    this.#defer = options.defer;
+    this.#o = options;
   }
 
   record(event: AuditEvent, userId: string | null, details: Record<string, unknown> = {}, now = Date.now()): void {
-    this.#defer(this.#store.insert(this.entry(event, userId, details, now)), "audit_write", { audit_event: event });
+    this.#o.defer(this.#o.store.insert(this.entry(event, userId, details, now)), "audit_write", { audit_event: event });
   }
 
   /** The row `record` would write, for a caller that writes it in a batch of its own. */
@@ -61,6 +57,6 @@ export class AuditLog {
     details: Record<string, unknown> = {},
     now = Date.now(),
   ): AuditRecord {
-    return { createdAt: now, event, userId, ...this.#meta, details };
+    return { createdAt: now, event, userId, ...this.#o.meta, details };
   }
 }

@@ -4,17 +4,8 @@
  */
 import type { AuditRow, AuditStore } from "./audit-store";
 
-export interface AuditEntryView {
-  id: number;
-  time: string;
-  event: string;
-  user_id: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  country: string | null;
-  request_id: string | null;
-  details: unknown;
-}
+/** An audit row as the admin API shows it: ISO time, details parsed. */
+export type AuditEntryView = Omit<AuditRow, "created_at" | "details"> & { time: string; details: unknown };
 
 export interface AuditFilter {
   userId: string | null;

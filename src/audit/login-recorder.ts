@@ -22,14 +22,10 @@ export interface LoginRecorderOptions {
 }
 
 export class LoginRecorder {
-  readonly #store: AuditStore;
-  readonly #mailer: Mailer;
-  readonly #publicUrl: string;
+  readonly #o: LoginRecorderOptions;
 
   constructor(options: LoginRecorderOptions) {
-    this.#store = options.store;
-    this.#mailer = options.mailer;
-    this.#publicUrl = options.publicUrl;
+    this.#o = options;
   }
 
   /** Audits the login and records its device; never throws (failures are logged). */
@@ -39,7 +35,7 @@ export class LoginRecorder {
     const entry = audit.entry("login_succeeded", user.id, { amr }, now);
     let seen: { isNew: boolean; hadDevices: boolean };
     try {
-      seen = await this.#store.recordLogin(entry, device, DEVICE_TOUCH_MS);
+      seen = await this.#o.store.recordLogin(entry, device, DEVICE_TOUCH_MS);
     } catch (error) {
       // The audit row must not depend on the device bookkeeping: write it alone.
       logEvent("error", "login_record_failed", { user_id: user.id, error: String(error) });
@@ -49,7 +45,7 @@ export class LoginRecorder {
     if (!seen.isNew || !seen.hadDevices) return;
     audit.record("new_device_login", user.id, { device }, now);
     try {
-      await this.#mailer.send(newDeviceMail(user.email, this.#publicUrl, device, meta.ip, now));
+      await this.#o.mailer.send(newDeviceMail(user.email, this.#o.publicUrl, device, meta.ip, now));
     } catch (error) {
       // The login itself succeeded; a failed notice is logged, not surfaced.
       logEvent("error", "new_device_notice_failed", { user_id: user.id, error: String(error) });

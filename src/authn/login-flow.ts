@@ -41,16 +41,10 @@ export interface LoginFlowOptions {
 const SETTLED_CODES = new Set(["invalid_credentials", "email_not_verified"]);
 
 export class LoginFlow {
-  readonly #budget: AttemptBudget;
-  readonly #captcha: LoginFlowOptions["captcha"];
-  readonly #onSuccess: LoginFlowOptions["onSuccess"];
-  readonly #secondFactor: SecondFactorPolicy | undefined;
+  readonly #o: LoginFlowOptions;
 
   constructor(options: LoginFlowOptions) {
-    this.#budget = options.budget;
-    this.#captcha = options.captcha;
-    this.#onSuccess = options.onSuccess;
-    this.#secondFactor = options.secondFactor;
+    this.#o = options;
   }
 
   /**
@@ -65,8 +59,8 @@ export class LoginFlow {
   ): Promise<T | SecondFactorRequired> {
     if (request.gate) unwrap(await request.gate);
     const prepared = method.prepare(request.input);
-    const captcha = this.#captcha.verifier ? { address: ctx.meta.ip } : null;
-    const attempt = await this.#budget.reserve(request.email, captcha, ctx.now);
+    const captcha = this.#o.captcha.verifier ? { address: ctx.meta.ip } : null;
+    const attempt = await this.#o.budget.reserve(request.email, captcha, ctx.now);
     if (!attempt.account.allowed) {
       await attempt.abandon();
       ctx.audit.record(
@@ -80,7 +74,7 @@ export class LoginFlow {
     try {
       await this.#checkCaptcha(attempt, request.captchaToken, ctx);
       const result = await this.#firstFactor(method, request.input, prepared, attempt, ctx);
-      const second = this.#secondFactor ? await this.#secondFactor(result) : null;
+      const second = this.#o.secondFactor ? await this.#o.secondFactor(result) : null;
       if (second) {
         // The first factor alone proves nothing yet: its success must not reset
         // the budget, or a password holder could reset it between second-factor guesses.
@@ -95,7 +89,7 @@ export class LoginFlow {
   }
 
   async #checkCaptcha(attempt: BudgetAttempt, token: string | undefined, ctx: RequestContext): Promise<void> {
-    const { verifier, afterFailures } = this.#captcha;
+    const { verifier, afterFailures } = this.#o.captcha;
     if (!verifier || attempt.seen < afterFailures) return;
     const solved = token ? await verifier.verify(token, ctx.meta.ip) : false;
     if (solved) return;
@@ -146,7 +140,7 @@ export class LoginFlow {
     const session = await start(result);
     // After the response: the audit row, the device check and the owner's notice
     // must not slow down their login.
-    ctx.defer(this.#onSuccess(result, ctx), "login_record");
+    ctx.defer(this.#o.onSuccess(result, ctx), "login_record");
     return session;
   }
 }

@@ -19,16 +19,10 @@ export interface EmailVerificationOptions {
 }
 
 export class EmailVerification {
-  readonly #store: UserStore;
-  readonly #secrets: OneTimeSecrets;
-  readonly #publicUrl: string;
-  readonly #ttlSeconds: number;
+  readonly #o: EmailVerificationOptions;
 
   constructor(options: EmailVerificationOptions) {
-    this.#store = options.store;
-    this.#secrets = options.secrets;
-    this.#publicUrl = options.publicUrl;
-    this.#ttlSeconds = options.ttlSeconds;
+    this.#o = options;
   }
 
   /**
@@ -36,25 +30,25 @@ export class EmailVerification {
    * sends it); `pendingPasswordHash` is installed only if that link is used.
    */
   async linkMail(userId: string, email: string, pendingPasswordHash: string | null, now: number): Promise<MailMessage> {
-    const token = await this.#secrets.issue({
+    const token = await this.#o.secrets.issue({
       purpose: "email_verification",
       userId,
       payload: pendingPasswordHash === null ? null : { password_hash: pendingPasswordHash },
-      ttlMs: this.#ttlSeconds * 1000,
+      ttlMs: this.#o.ttlSeconds * 1000,
       now,
     });
-    return verificationMail(email, this.#publicUrl, token, this.#ttlSeconds);
+    return verificationMail(email, this.#o.publicUrl, token, this.#o.ttlSeconds);
   }
 
   async verify(token: string, now: number): Promise<UserRecord> {
-    const spent = await this.#secrets.spend(token, "email_verification", now);
+    const spent = await this.#o.secrets.spend(token, "email_verification", now);
     if (!spent?.userId) throw invalidGrant("the verification token is invalid, expired or already used");
     const pending = spent.payload?.password_hash;
-    await this.#store.completeVerification(spent.userId, typeof pending === "string" ? pending : null, now);
+    await this.#o.store.completeVerification(spent.userId, typeof pending === "string" ? pending : null, now);
     // The address is proven: every other outstanding link for it dies, including
     // any sent by someone else's signup attempt.
-    await this.#secrets.revokeAll(spent.userId, "email_verification");
-    const user = await this.#store.findById(spent.userId);
+    await this.#o.secrets.revokeAll(spent.userId, "email_verification");
+    const user = await this.#o.store.findById(spent.userId);
     if (!user) throw invalidGrant("the verification token is invalid, expired or already used");
     return user;
   }

@@ -30,16 +30,10 @@ export type SignupResult =
   | { kind: "created"; user: UserRecord };
 
 export class SignupService {
-  readonly #store: UserStore;
-  readonly #verification: EmailVerification;
-  readonly #mailer: Mailer;
-  readonly #options: SignupOptions;
+  readonly #o: SignupOptions;
 
   constructor(options: SignupOptions) {
-    this.#store = options.store;
-    this.#verification = options.verification;
-    this.#mailer = options.mailer;
-    this.#options = options;
+    this.#o = options;
   }
 
   async signup(rawEmail: string, rawPassword: string, ctx: RequestContext): Promise<SignupResult> {
@@ -48,32 +42,38 @@ export class SignupService {
     if (!isValidEmail(email)) throw invalidRequest("email is not a valid email address");
     const password = acceptNewPassword(rawPassword);
     // Hash before looking at whether the email exists, so both answers take the same time.
-    const passwordHash = await hashPassword(password, this.#options.passwords);
-    const verified = !this.#options.requireEmailVerification;
+    const passwordHash = await hashPassword(password, this.#o.passwords);
+    const verified = !this.#o.requireEmailVerification;
     const id = randomId();
-    const inserted = await this.#store.insert({ id, email, passwordHash, emailVerifiedAt: verified ? now : null, now });
+    const inserted = await this.#o.store.insert({
+      id,
+      email,
+      passwordHash,
+      emailVerifiedAt: verified ? now : null,
+      now,
+    });
 
     if (verified) {
       // Documented trade-off: without verification there is no mail to hide behind,
       // so a taken address is reported (this mode enumerates accounts).
       if (!inserted) throw new AuthError("email_taken", "an account with this email already exists");
-      const user = await this.#store.findById(id);
+      const user = await this.#o.store.findById(id);
       if (!user) throw new Error("user vanished after insert");
       return { kind: "created", user };
     }
     if (inserted) {
-      await this.#send(await this.#verification.linkMail(id, email, null, now));
+      await this.#send(await this.#o.verification.linkMail(id, email, null, now));
       return { kind: "verification_required", userId: id, existingAccount: false };
     }
     // No enumeration: the same answer as a new signup, and the existing account
     // stays exactly as it is. A still-unverified account gets a new verification
     // mail whose token carries this signup's password (applied only if that link
     // is used); a verified one only tells its owner about the attempt.
-    const existing = await this.#store.findByEmail(email);
+    const existing = await this.#o.store.findByEmail(email);
     if (existing && existing.email_verified_at === null) {
-      await this.#send(await this.#verification.linkMail(existing.id, email, passwordHash, now));
+      await this.#send(await this.#o.verification.linkMail(existing.id, email, passwordHash, now));
     } else {
-      await this.#send(signupAttemptMail(email, this.#options.publicUrl));
+      await this.#send(signupAttemptMail(email, this.#o.publicUrl));
     }
     return { kind: "verification_required", userId: existing?.id ?? id, existingAccount: true };
   }
@@ -84,7 +84,7 @@ export class SignupService {
    */
   async #send(message: MailMessage): Promise<void> {
     try {
-      await this.#mailer.send(message);
+      await this.#o.mailer.send(message);
     } catch (error) {
       logEvent("error", "mail_failed", { subject: message.subject, error: String(error) });
     }

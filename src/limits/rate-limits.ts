@@ -25,29 +25,25 @@ export interface IpLimitDecision extends RateDecision {
 const MAIL_QUOTA_WINDOW_MS = 3_600_000;
 
 export class RateLimits {
-  readonly #store: RateLimiterStore;
-  readonly #windowMs: number;
-  readonly #mailsPerEmail: number;
+  readonly #o: RateLimitsOptions;
 
   constructor(options: RateLimitsOptions) {
-    this.#store = options.store;
-    this.#windowMs = options.windowMs;
-    this.#mailsPerEmail = options.mailsPerEmail;
+    this.#o = options;
   }
 
   /** Counts one request of `route` from `ip` against `limit` per window; the caller answers a refusal. */
   async checkIp(route: string, ip: string | null, limit: number, ctx: RequestContext): Promise<IpLimitDecision> {
-    const policy = { limit, windowMs: this.#windowMs };
+    const policy = { limit, windowMs: this.#o.windowMs };
     const key = ipLimitKey(route, ip);
-    const decision = await this.#store.consume(key, policy, Date.now());
+    const decision = await this.#o.store.consume(key, policy, Date.now());
     if (!decision.allowed) ctx.audit.record("rate_limited", null, { limit: route, key });
     return { ...decision, policy, key };
   }
 
   /** Counts one mail to `email` for `purpose`; throws too_many_requests over the hourly quota. */
   async spendMailQuota(purpose: MailQuotaPurpose, email: string, ctx: RequestContext): Promise<void> {
-    const policy = { limit: this.#mailsPerEmail, windowMs: MAIL_QUOTA_WINDOW_MS };
-    const decision = await this.#store.consume(mailQuotaKey(purpose, email), policy, ctx.now);
+    const policy = { limit: this.#o.mailsPerEmail, windowMs: MAIL_QUOTA_WINDOW_MS };
+    const decision = await this.#o.store.consume(mailQuotaKey(purpose, email), policy, ctx.now);
     if (!decision.allowed) {
       ctx.audit.record("rate_limited", null, { limit: `${purpose}-per-email` }, ctx.now);
       throw tooManyRequests(decision.retryAfterMs);

@@ -55,16 +55,10 @@ export interface ResolvedBrowserSession {
 }
 
 export class BrowserSessions {
-  readonly #store: SessionStore;
-  readonly #revocation: RevocationWriter;
-  readonly #timeouts: BrowserSessionTimeouts;
-  readonly #horizonMs: number;
+  readonly #o: BrowserSessionsOptions;
 
   constructor(options: BrowserSessionsOptions) {
-    this.#store = options.store;
-    this.#revocation = options.revocation;
-    this.#timeouts = options.timeouts;
-    this.#horizonMs = options.accessTokenHorizonMs;
+    this.#o = options;
   }
 
   /** Always a new id and secret: a session is never carried over from before a login (no fixation). */
@@ -75,10 +69,10 @@ export class BrowserSessions {
   ): Promise<NewBrowserSession> {
     const cookieValue = randomToken(COOKIE_BYTES);
     const sessionId = randomId();
-    const t = this.#timeouts;
+    const t = this.#o.timeouts;
     const idleMs = options.rememberMe ? t.rememberMeIdleMs : t.idleMs;
     const absoluteMs = options.rememberMe ? t.rememberMeAbsoluteMs : t.absoluteMs;
-    await this.#store.insert({
+    await this.#o.store.insert({
       id: sessionId,
       userId: auth.user.id,
       kind: "cookie",
@@ -103,7 +97,7 @@ export class BrowserSessions {
   /** The live session behind a cookie, or null (unknown, revoked, idle, past its end, user logged out everywhere or disabled). */
   async resolve(cookieValue: string, now: number): Promise<ResolvedBrowserSession | null> {
     if (!COOKIE_SHAPE.test(cookieValue)) return null;
-    const session = await this.#store.findCookieSession(await sha256Hex(cookieValue));
+    const session = await this.#o.store.findCookieSession(await sha256Hex(cookieValue));
     if (!session || session.revoked_at !== null || session.disabled_at !== null) return null;
     if (now >= session.expires_at) return null;
     if (session.idle_timeout_ms !== null && now >= session.last_seen_at + session.idle_timeout_ms) return null;
@@ -116,14 +110,14 @@ export class BrowserSessions {
   }
 
   touch(sessionId: string, now: number): Promise<void> {
-    return this.#store.touch(sessionId, now);
+    return this.#o.store.touch(sessionId, now);
   }
 
   /** Ends the session: the cookie stops working and so do access tokens minted from it. */
   async end(sessionId: string, now: number): Promise<void> {
     await Promise.all([
-      this.#store.revoke(sessionId, now),
-      this.#revocation.revokeSession(sessionId, now + this.#horizonMs, now),
+      this.#o.store.revoke(sessionId, now),
+      this.#o.revocation.revokeSession(sessionId, now + this.#o.accessTokenHorizonMs, now),
     ]);
   }
 }

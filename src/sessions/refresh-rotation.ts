@@ -22,13 +22,11 @@
 
 import { invalidGrant } from "../app/errors/codes";
 import { hmacSha256, sha256Hex } from "../lib/crypto/digest";
-import { base64url, fromBase64url } from "../lib/crypto/encoding";
+import { base64url } from "../lib/crypto/encoding";
 import { randomToken } from "../lib/crypto/random";
 import { settled, unwrap } from "../lib/settled";
+import { deriveSuccessor, familyIdOf, formatToken, TOKEN_BYTES } from "./refresh-token-format";
 import type { RefreshTokenRecord, RefreshTokenRepository } from "./refresh-token-store";
-
-const TOKEN_PREFIX = "elr_";
-const TOKEN_BYTES = 32; // 256 bits
 
 export interface RefreshSettings {
   /** Sliding lifetime of one token; the family's own cap (its row's `expires_at`) still bounds it. */
@@ -275,26 +273,4 @@ export class RefreshTokenService {
   #expiry(familyExpiresAt: number, now: number): number {
     return Math.min(now + this.#settings.ttlSeconds * 1000, familyExpiresAt);
   }
-}
-
-/** `elr_<family id>.<secret>`: the family id (public: it is the access tokens' `sid`) lets refresh read the family first. */
-function formatToken(familyId: string, secret: string): string {
-  return `${TOKEN_PREFIX}${familyId}.${secret}`;
-}
-
-/** The family id a well-formed refresh token names; null for anything else. */
-function familyIdOf(token: string): string | null {
-  if (!token.startsWith(TOKEN_PREFIX)) return null;
-  const parts = token.slice(TOKEN_PREFIX.length).split(".");
-  if (parts.length !== 2) return null;
-  const [familyId, secret] = parts as [string, string];
-  // Exactly what we issue: a 128-bit id and a 256-bit secret, base64url.
-  if (familyId.length !== 22 || secret.length !== 43 || !fromBase64url(familyId) || !fromBase64url(secret)) {
-    return null;
-  }
-  return familyId;
-}
-
-async function deriveSuccessor(token: string, familyId: string, seed: string): Promise<string> {
-  return formatToken(familyId, base64url(await hmacSha256(token, seed)));
 }

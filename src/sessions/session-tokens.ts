@@ -22,17 +22,20 @@ export interface SessionRef {
   authTime: number;
 }
 
-export class SessionTokens {
-  readonly #issuer: TokenIssuer;
-  readonly #roles: RoleStore;
+export interface SessionTokensOptions {
+  issuer: TokenIssuer;
+  roles: RoleStore;
+}
 
-  constructor(options: { issuer: TokenIssuer; roles: RoleStore }) {
-    this.#issuer = options.issuer;
-    this.#roles = options.roles;
+export class SessionTokens {
+  readonly #o: SessionTokensOptions;
+
+  constructor(options: SessionTokensOptions) {
+    this.#o = options;
   }
 
   get issuer(): TokenIssuer {
-    return this.#issuer;
+    return this.#o.issuer;
   }
 
   /** `knownGrants`: the user's grants when the caller read them already (in its own D1 batch). */
@@ -44,8 +47,8 @@ export class SessionTokens {
   ): Promise<AccessTokenResponse> {
     // The marker a role change or logout-all raises kills older tokens; newer ones start at it.
     const notBeforeSeconds = Math.ceil(Math.max(user.tokens_not_before, user.access_not_before) / 1000);
-    const grants = knownGrants ?? (await this.#roles.grantsFor(user.id));
-    const access = await this.#issuer.issueAccessToken(
+    const grants = knownGrants ?? (await this.#o.roles.grantsFor(user.id));
+    const access = await this.#o.issuer.issueAccessToken(
       {
         principal: { type: "user", id: user.id },
         sessionId: session.id,

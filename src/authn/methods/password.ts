@@ -26,18 +26,14 @@ export interface PasswordMethodOptions {
 }
 
 export class PasswordMethod implements LoginMethod<PasswordCredentials, UserRecord | null> {
-  readonly #users: UserService;
-  readonly #store: UserStore;
-  readonly #params: PasswordHashParams;
+  readonly #o: PasswordMethodOptions;
 
   constructor(options: PasswordMethodOptions) {
-    this.#users = options.users;
-    this.#store = options.store;
-    this.#params = options.passwords;
+    this.#o = options;
   }
 
   prepare(input: PasswordCredentials): Promise<Settled<UserRecord | null>> {
-    return settled(this.#users.findByEmail(input.email));
+    return settled(this.#o.users.findByEmail(input.email));
   }
 
   async authenticate(
@@ -48,10 +44,10 @@ export class PasswordMethod implements LoginMethod<PasswordCredentials, UserReco
     const password = normalizeLoginPassword(input.password);
     const user = unwrap(await prepared);
     // No account, or an account without a password: the same PBKDF2 run against a hash nothing matches.
-    const storedHash = user?.password_hash ?? unmatchableHash(this.#params);
+    const storedHash = user?.password_hash ?? unmatchableHash(this.#o.passwords);
     // An over-long password is still run through PBKDF2 (as a fixed string) so
     // it cannot be told apart by timing; it can never match.
-    const check = await verifyPassword(password ?? "\u0000oversized", storedHash, this.#params);
+    const check = await verifyPassword(password ?? "\u0000oversized", storedHash, this.#o.passwords);
     if (!user) return { ok: false, reason: "unknown_email", userId: null };
     if (user.password_hash === null) return { ok: false, reason: "no_password", userId: user.id };
     if (!check.ok || password === null) return { ok: false, reason: "wrong_password", userId: user.id };
@@ -63,7 +59,7 @@ export class PasswordMethod implements LoginMethod<PasswordCredentials, UserReco
   /** Upgrades iterations/pepper now that we hold the plaintext; never fails the login. */
   async #rehash(user: UserRecord, oldHash: string, password: string, now: number): Promise<void> {
     try {
-      await this.#store.replacePasswordHash(user.id, oldHash, await hashPassword(password, this.#params), now);
+      await this.#o.store.replacePasswordHash(user.id, oldHash, await hashPassword(password, this.#o.passwords), now);
     } catch (error) {
       logEvent("error", "password_rehash_failed", { user_id: user.id, error: String(error) });
     }
