@@ -271,7 +271,7 @@ function writeSeedFiles(from, to, passwordHash, now) {
     for (let start = fileStart; start < fileEnd; start += SEED_ROWS_PER_INSERT) {
       const rows = [];
       for (let i = start; i < Math.min(fileEnd, start + SEED_ROWS_PER_INSERT); i++) {
-        // id: 128-bit random base64url, like real ids (src/crypto/random.ts), so the primary-key index looks alike.
+        // id: 128-bit random base64url, like real ids (src/lib/crypto/random.ts), so the primary-key index looks alike.
         const id = randomBytes(16).toString("base64url");
         rows.push(`('${id}','seed-${i}@bench.invalid','${passwordHash}',${now},0,NULL,${now},${now})`);
       }

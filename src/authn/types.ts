@@ -3,8 +3,8 @@
  * What every way of proving who you are has in common. A login method checks
  * one credential and, on success, returns an AuthenticationResult: the user,
  * how they proved it (`amr`, RFC 8176 values such as "pwd") and when
- * (`authTime`). Sessions and tokens record both, so later checks (step-up,
- * `max_age`) can ask how fresh and how strong a login was.
+ * (`authTime`). Sessions and tokens record both, so checks such as step-up
+ * or `max_age` can ask how fresh and how strong a login was.
  */
 import type { RequestContext } from "../app/request-context";
 import type { UserRecord } from "../identity/user-store";

@@ -1,7 +1,7 @@
 /**
  * @module lib/email
  * The one canonical form of an email address: trimmed, Unicode NFC, lower-cased.
- * Uniqueness, lookups and (later) rate-limit keys all use this form, so
+ * Uniqueness, lookups and rate-limit keys all use this form, so
  * "Alice@Example.com " and "alice@example.com" are one account.
  */
 

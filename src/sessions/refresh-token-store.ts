@@ -17,10 +17,9 @@ export interface RefreshTokenRecord extends ExpiringRecord {
 }
 
 /**
- * What the refresh-token service needs from storage. KV implements it today;
- * a Durable Object per family could implement it tomorrow for strict
- * consistency across locations (docs/storage.md, "Consistency") without the
- * service changing.
+ * What the refresh-token service needs from storage. KV implements it; a
+ * Durable Object per family could implement it for strict consistency across
+ * locations (docs/storage.md, "Consistency") without the service changing.
  */
 export interface RefreshTokenRepository {
   getToken(tokenHash: string, now: number): Promise<RefreshTokenRecord | null>;
