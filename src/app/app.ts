@@ -15,12 +15,14 @@ import { loginRoutes } from "../authn/routes";
 import { devRoutes } from "../dev/routes";
 import { passwordResetRoutes } from "../identity/password-reset-routes";
 import { accountRoutes } from "../identity/routes";
+import { clientAddress } from "../lib/client-address";
 import { sessionRoutes } from "../sessions/routes";
 import { wellKnownRoutes } from "../tokens/routes";
 import type { AppEnv } from "./app-env";
 import { containerFor } from "./container";
 import { AuthError } from "./errors/codes";
 import { renderJsonError } from "./errors/render";
+import { methodsByPath } from "./method-not-allowed";
 import { deferrer, type RequestMeta } from "./request-context";
 
 /** Every route's body cap; no endpoint needs more than a few hundred bytes. */
@@ -44,12 +46,13 @@ const noStore: MiddlewareHandler = async (c, next) => {
 
 /**
  * Who sent the request. The client IP is `CF-Connecting-IP` only: Cloudflare
- * sets it and clients cannot, whereas `X-Forwarded-For` is whatever the client sent.
+ * sets it and clients cannot, whereas `X-Forwarded-For` is whatever the client
+ * sent. A value that is not an IP address reads as no address.
  */
 function requestMeta(c: Context<AppEnv>): RequestMeta {
   const cf = (c.req.raw as Request & { cf?: { country?: string } }).cf;
   return {
-    ip: c.req.header("CF-Connecting-IP")?.trim() || null,
+    ip: clientAddress(c.req.header("CF-Connecting-IP")),
     userAgent: c.req.header("User-Agent") ?? null,
     country: typeof cf?.country === "string" ? cf.country : null,
     requestId: c.var.requestId,
@@ -116,7 +119,15 @@ export function createApp() {
   });
   app.route("/_dev", devRoutes);
 
-  app.notFound((c) => c.json({ error: "not_found", error_description: "no such route" }, 404));
+  const methodsOf = methodsByPath(app.routes);
+  app.notFound((c) => {
+    // Development routes do not exist in production, whatever the method.
+    const hidden = c.req.path.startsWith("/_dev/") && c.var.services?.config.environment === "production";
+    const allowed = hidden ? [] : methodsOf(c.req.path);
+    if (allowed.length === 0) return c.json({ error: "not_found", error_description: "no such route" }, 404);
+    c.header("Allow", allowed.join(", "));
+    return renderJsonError(new AuthError("method_not_allowed", `${c.req.method} is not allowed here`), c);
+  });
   app.onError(renderJsonError);
   return app;
 }

@@ -1,13 +1,14 @@
 /**
  * @module app/json-body
  * Reads a JSON request body and checks it against a zod schema. Every way a body
- * can be wrong (content type, syntax, shape) becomes 400 invalid_request naming
- * the problem, before any service runs, so bad input changes no state.
+ * can be wrong becomes an error naming the problem before any service runs, so
+ * bad input changes no state: another media type is 415, bad syntax or shape
+ * 400 invalid_request.
  * Size is capped earlier, by the body-limit middleware in app.ts.
  */
 import type { Context } from "hono";
 import type { z } from "zod";
-import { invalidRequest } from "./errors/codes";
+import { AuthError, invalidRequest } from "./errors/codes";
 
 export interface ReadJsonOptions {
   /** An empty body stands for `{}` (for endpoints whose body is optional). */
@@ -22,7 +23,7 @@ export async function readJson<T extends z.ZodType>(
   if (!/^application\/json\s*(;|$)/i.test(c.req.header("Content-Type") ?? "")) {
     // An optional body may be absent altogether; anything else must be JSON.
     if (options.allowEmpty && (await c.req.arrayBuffer()).byteLength === 0) return validate(schema, {});
-    throw invalidRequest("Content-Type must be application/json");
+    throw new AuthError("unsupported_media_type", "Content-Type must be application/json");
   }
   const text = await c.req.text();
   if (options.allowEmpty && text.trim() === "") return validate(schema, {});

@@ -27,6 +27,9 @@ function weak(description: string): AuthError {
 
 /** Applies the policy to a new password and returns the form to hash. */
 export function acceptNewPassword(password: string): string {
+  // A lone surrogate is not a character: UTF-8 encoding turns every one into
+  // U+FFFD, so different such passwords would hash alike. Refuse them.
+  if (!password.isWellFormed()) throw weak("password must be valid Unicode text (no lone surrogates)");
   const normalized = normalizeLoginPassword(password);
   if (normalized === null) throw weak(`password must be at most ${PASSWORD_MAX_LENGTH} characters`);
   const length = [...normalized].length;

@@ -56,6 +56,11 @@ export interface VerifierOptions {
   /** Seconds, at most 30 (the default). */
   clockTolerance?: number;
   /**
+   * Refuse tokens issued longer ago than this many seconds (`iat`), whatever
+   * their `exp` says (as `token_expired`). Default: no limit beyond `exp`.
+   */
+  maxTokenAgeSeconds?: number;
+  /**
    * The auth server's REVOCATIONS KV namespace: checks revoked jti/sid and the
    * user's not-before marker. KV bindings cannot be read-only, so bind it only
    * to Workers you trust not to delete revocations (or verify over RPC instead).
@@ -110,12 +115,18 @@ export function createVerifier(options: VerifierOptions): Verifier {
           clockTolerance,
           currentDate: new Date(now),
           requiredClaims: ["sub", "exp", "iat", "jti"],
+          ...(options.maxTokenAgeSeconds !== undefined ? { maxTokenAge: options.maxTokenAgeSeconds } : {}),
         });
         claims = result.payload;
       } catch (error) {
         throw toVerifyError(error);
       }
       if (typeof claims.sub !== "string" || typeof claims.jti !== "string") {
+        throw new VerifyError("invalid_token", "the access token is invalid");
+      }
+      // A token "issued" in the future was minted by a wrong clock or to outlive its
+      // lifetime (and to dodge not-before markers, which compare iat): refuse it.
+      if (claims.iat > Math.floor(now / 1000) + clockTolerance) {
         throw new VerifyError("invalid_token", "the access token is invalid");
       }
       if (revocation) await checkRevocation(revocation, claims, now);

@@ -88,3 +88,35 @@ describe("body limits", () => {
     await expectError(await send(jsonRequest("/_dev/password-hash-cost", big)), 413, "invalid_request");
   });
 });
+
+describe("input that is never a 5xx", () => {
+  it("reads a malformed CF-Connecting-IP as no address", async () => {
+    for (const ip of ["1:2:3:4:5:6:7:8:9::1", "::1::2", "not an address", "192.0.2.1, 10.0.0.1"]) {
+      const response = await postJson(
+        "/auth/login",
+        { email: freshEmail(), password: PASSWORD },
+        { "CF-Connecting-IP": ip },
+      );
+      await expectError(response, 401, "invalid_credentials");
+    }
+  });
+
+  it("answers a known path with another method 405, with Allow", async () => {
+    const response = await send(new Request(`${BASE}/auth/login`, { method: "GET" }));
+    await expectError(response, 405, "method_not_allowed");
+    expect(response.headers.get("Allow")).toBe("POST");
+    const sessions = await send(new Request(`${BASE}/auth/sessions/some-id`, { method: "PUT" }));
+    await expectError(sessions, 405, "method_not_allowed");
+    expect(sessions.headers.get("Allow")).toBe("DELETE");
+    const jwks = await send(new Request(`${BASE}/.well-known/jwks.json`, { method: "POST" }));
+    expect(jwks.headers.get("Allow")).toBe("GET, HEAD");
+  });
+
+  it("keeps unknown paths 404, and development routes 404 in production whatever the method", async () => {
+    await expectError(await send(new Request(`${BASE}/auth/nope`, { method: "DELETE" })), 404, "not_found");
+    const production = { ENVIRONMENT: "production", MAIL_TRANSPORT: "log", REQUIRE_EMAIL_VERIFICATION: "false" };
+    const dev = await sendWithEnv(production, new Request(`${BASE}/_dev/outbox?to=a@example.com`, { method: "POST" }));
+    await expectError(dev, 404, "not_found");
+    expect(dev.headers.get("Allow")).toBeNull();
+  });
+});

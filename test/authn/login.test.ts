@@ -114,14 +114,16 @@ describe("bad input on /auth/*", () => {
     await expectError(await postJson("/auth/login", '{"email": "a@example.com",'), 400, "invalid_request");
   });
 
-  it("answers a wrong content type with 400 invalid_request", async () => {
+  it("answers a wrong content type with 415, naming the accepted type", async () => {
     const request = new Request(`${BASE}/auth/login`, {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
       body: "email=a%40example.com&password=x",
     });
-    const { error_description } = await expectError(await send(request), 400, "invalid_request");
+    const response = await send(request);
+    const { error_description } = await expectError(response, 415, "invalid_request");
     expect(error_description).toContain("Content-Type");
+    expect(response.headers.get("Accept-Post")).toBe("application/json");
   });
 
   it("answers a JSON array or a non-string field with 400 invalid_request", async () => {

@@ -63,6 +63,7 @@ describe("POST /auth/password", () => {
   it("refuses a weak new password before checking anything", async () => {
     const session = await newSession();
     await expectError(await change(session.access_token, PASSWORD, "password123"), 400, "weak_password");
+    await expectError(await change(session.access_token, PASSWORD, "lone \ud800 surrogate"), 400, "weak_password");
     await login(session.email);
   });
 

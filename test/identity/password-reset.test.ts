@@ -92,6 +92,7 @@ describe("password reset", () => {
     const email = await signupAndVerify();
     const token = await requestReset(email);
     await expectError(await confirm(token, "password123"), 400, "weak_password");
+    await expectError(await confirm(token, "lone \udc00 surrogate"), 400, "weak_password");
     expect((await confirm(token)).status).toBe(200);
   });
 

@@ -91,6 +91,9 @@ describe("POST /auth/signup", () => {
     ["too common, whatever the case", "PASSWORD123"],
     ["longer than 256 characters", "x".repeat(257)],
     ["containing NUL", "good password\u0000tail"],
+    // Two different passwords that would hash alike: each lone surrogate becomes U+FFFD.
+    ["holding a lone high surrogate", "good password \ud800 tail"],
+    ["holding a lone low surrogate", "good password \udfff tail"],
   ])("refuses a password that is %s with 400 weak_password and creates nothing", async (_, password) => {
     const email = freshEmail();
     await expectError(await postJson("/auth/signup", { email, password }), 400, "weak_password");

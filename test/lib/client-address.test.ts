@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { limitSubject } from "../../src/lib/client-address";
+import { clientAddress, limitSubject } from "../../src/lib/client-address";
 
 describe("limitSubject", () => {
   it.each([
@@ -10,7 +10,26 @@ describe("limitSubject", () => {
     ["::1", "0:0:0:0::/64"],
     ["::ffff:192.0.2.7", "192.0.2.7"],
     [null, "unknown"],
+    // Not addresses: never a bucket of their own, and never an exception.
+    ["1:2:3:4:5:6:7:8:9::1", "unknown"],
+    ["::1::2", "unknown"],
+    ["300.1.1.1", "unknown"],
+    ["evil", "unknown"],
   ])("counts %s as %s", (ip, subject) => {
     expect(limitSubject(ip)).toBe(subject);
+  });
+});
+
+describe("clientAddress", () => {
+  it.each([
+    [" 192.0.2.7 ", "192.0.2.7"],
+    ["2001:DB8::1", "2001:db8::1"],
+    ["::ffff:192.0.2.7", "::ffff:192.0.2.7"],
+    ["1:2:3:4:5:6:7:8:9::1", null],
+    ["192.0.2.7, 10.0.0.1", null],
+    ["", null],
+    [undefined, null],
+  ])("reads %s as %s", (header, address) => {
+    expect(clientAddress(header)).toBe(address);
   });
 });

@@ -19,14 +19,18 @@ async function keyPair(kid: string, alg: "ES256" | "EdDSA" = "ES256") {
 
 type Pair = Awaited<ReturnType<typeof keyPair>>;
 
-function sign(pair: Pair, claims: Record<string, unknown> = {}, options: { typ?: string; expiresIn?: number } = {}) {
+function sign(
+  pair: Pair,
+  claims: Record<string, unknown> = {},
+  options: { typ?: string; expiresIn?: number; issuedAgo?: number } = {},
+) {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ jti: crypto.randomUUID(), ...claims })
     .setProtectedHeader({ alg: pair.alg, typ: options.typ ?? "at+jwt", kid: pair.kid })
     .setIssuer(String(claims.iss ?? ISSUER))
     .setAudience(String(claims.aud ?? AUDIENCE))
     .setSubject(String(claims.sub ?? "user-1"))
-    .setIssuedAt(now)
+    .setIssuedAt(now - (options.issuedAgo ?? 0))
     .setExpirationTime(now + (options.expiresIn ?? 600))
     .sign(pair.privateKey);
 }
@@ -73,6 +77,29 @@ describe("createVerifier", () => {
       const claims = await verifier.verify(await sign(pair, { sub: "user-42", sid: "s1" }));
       expect(claims).toMatchObject({ sub: "user-42", iss: ISSUER, aud: AUDIENCE, sid: "s1" });
     }
+  });
+
+  it("refuses a token issued in the future beyond the clock tolerance", async () => {
+    const pair = await keyPair("k1");
+    const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [pair.jwk] } });
+    expect(await codeOf(verifier.verify(await sign(pair, {}, { issuedAgo: -25 })))).toBe("ok");
+    expect(await codeOf(verifier.verify(await sign(pair, {}, { issuedAgo: -120, expiresIn: 900 })))).toBe(
+      "invalid_token",
+    );
+  });
+
+  it("refuses tokens older than maxTokenAgeSeconds, whatever their exp", async () => {
+    const pair = await keyPair("k1");
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwks: { keys: [pair.jwk] },
+      maxTokenAgeSeconds: 300,
+    });
+    expect(await codeOf(verifier.verify(await sign(pair, {}, { issuedAgo: 200 })))).toBe("ok");
+    expect(await codeOf(verifier.verify(await sign(pair, {}, { issuedAgo: 400, expiresIn: 3600 })))).toBe(
+      "token_expired",
+    );
   });
 
   it("refuses symmetric algorithms and 'none' when it is created", () => {

@@ -15,12 +15,16 @@ interface ErrorSpec {
   bearerChallenge?: true;
   /** Answered with `Retry-After` (seconds; the error's own value, else this default). */
   retryAfterSeconds?: number;
+  /** Fixed headers the answer carries. */
+  headers?: Record<string, string>;
 }
 
 export const ERRORS = {
   invalid_request: { status: 400 },
   /** A body over the size cap (RFC 9110 §15.5.14); the wire error stays invalid_request. */
   body_too_large: { status: 413, wire: "invalid_request" },
+  /** A body in a media type the endpoint does not take (RFC 9110 §15.5.16); Accept-Post names the one it does. */
+  unsupported_media_type: { status: 415, wire: "invalid_request", headers: { "Accept-Post": "application/json" } },
   /** An access token in the query string (RFC 6750 §5.3 forbids it). */
   token_in_query: { status: 400, wire: "invalid_request", bearerChallenge: true },
   /** Two writers raced on one record; the caller may retry. */
@@ -38,6 +42,7 @@ export const ERRORS = {
   csrf_failed: { status: 403 },
   insufficient_scope: { status: 403 },
   not_found: { status: 404 },
+  /** A known path with another method (RFC 9110 §15.5.6); the route answers with `Allow`. */
   method_not_allowed: { status: 405 },
   temporarily_unavailable: { status: 503, retryAfterSeconds: 5 },
   server_misconfigured: { status: 500 },

@@ -29,7 +29,7 @@ export function renderError(error: unknown, requestId: string | undefined): Rend
   if (error instanceof AuthError) {
     const spec = errorSpec(error.code);
     const wire = wireError(error.code);
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...spec.headers };
     if (spec.bearerChallenge)
       headers["WWW-Authenticate"] = bearerChallenge(wire, error.description, error.tokenPresent);
     const retryAfter = error.retryAfterSeconds ?? spec.retryAfterSeconds;
