@@ -150,10 +150,14 @@ export class RefreshTokenService {
 
     // The successor's record is the spent mark: the token was spent when it was issued.
     const spentAt = existingSuccessor?.issued_at;
-    if (spentAt !== undefined && now - spentAt > this.#settings.reuseGraceSeconds * 1000) {
-      // A spent token is back after the window: either the client is replaying an
-      // old token or someone else holds a copy. We cannot tell which holder is
-      // legitimate, so nobody keeps the family.
+    // Only the live token's immediate predecessor may be replayed in the window (a
+    // racing tab, a lost response): an older ancestor, whose successor is spent
+    // too, is reuse however recent, or RT1 would still answer after RT1 → RT2 → RT3.
+    const lateReplay = spentAt !== undefined && now - spentAt > this.#settings.reuseGraceSeconds * 1000;
+    if (spentAt !== undefined && (lateReplay || (await this.#isSpent(successor, existingSuccessor, now)))) {
+      // A spent token is back: either the client is replaying an old token or
+      // someone else holds a copy. We cannot tell which holder is legitimate,
+      // so nobody keeps the family.
       await hooks.revokeFamily({ familyId: record.family_id, userId: record.user_id, spentAt });
       throw invalidGrant("the refresh token has already been used");
     }
@@ -212,6 +216,13 @@ export class RefreshTokenService {
     // Only reached when the gate let the request through (the caller checks it first).
     if (loaded === null) throw invalidGrant("the refresh token is invalid");
     return { record, successor, successorHash, loaded, existingSuccessor };
+  }
+
+  /** Whether `token` (whose record is `record`) is spent: its own successor's record exists. */
+  async #isSpent(token: string, record: RefreshTokenRecord | null, now: number): Promise<boolean> {
+    if (!record) return false;
+    const next = await deriveSuccessor(token, record.family_id, record.seed);
+    return (await this.#store.getToken(await sha256Hex(next), now)) !== null;
   }
 
   /** The token's record, if it exists and belongs to the family the token names. */

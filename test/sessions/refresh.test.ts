@@ -68,6 +68,16 @@ describe("POST /auth/refresh", () => {
     await refreshOk(first.refresh_token);
   });
 
+  it("treats an older ancestor replayed inside the grace window as reuse, and ends the family", async () => {
+    const session = await newSession();
+    const second = await refreshOk(session.refresh_token);
+    const third = await refreshOk(second.refresh_token);
+    // Seconds after RT1 → RT2 → RT3, RT1 comes back: its successor RT2 is spent too.
+    await expectError(await refresh(session.refresh_token), 400, "invalid_grant");
+    await expectError(await refresh(third.refresh_token), 400, "invalid_grant");
+    await expectError(await refresh(second.refresh_token), 400, "invalid_grant");
+  });
+
   it("lets two concurrent refreshes inside the grace window both succeed without forking the family", async () => {
     const session = await newSession();
     const [a, b] = await Promise.all([refresh(session.refresh_token), refresh(session.refresh_token)]);
