@@ -38,8 +38,14 @@ export class RateLimiterStore {
     const id = decision.reservationId;
     return {
       decision,
+      // Settled at the time it is settled, not when the attempt began: a lock a
+      // failure starts runs from the moment it is recorded, however long the
+      // request took (a queue under a burst, a slow hash), so it cannot have run
+      // out before anyone saw it.
       settle: (outcome) =>
-        id ? this.#call(key, (stub) => stub.settleAttempt(policy, id, outcome, now)) : Promise.resolve(),
+        id
+          ? this.#call(key, (stub) => stub.settleAttempt(policy, id, outcome, Math.max(now, Date.now())))
+          : Promise.resolve(),
     };
   }
 

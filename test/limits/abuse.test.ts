@@ -28,6 +28,29 @@ describe("per-account lockout", () => {
     expect(statuses.filter((s) => s === 429)).toHaveLength(45);
   });
 
+  it("lets exactly 5 of 200 concurrent wrong-password attempts reach the password check", async () => {
+    const email = await signupAndVerify();
+    const answers = await Promise.all(Array.from({ length: 200 }, () => loginFrom(randomIp(), email, WRONG)));
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(195);
+  });
+
+  it("runs a lock from the moment it is recorded, not from when its slow request started", async () => {
+    const { AttemptBudget } = await import("../../src/authn/attempt-budget");
+    const { RateLimiterStore } = await import("../../src/limits/rate-limiter-store");
+    const lockout = { maxFailures: 1, windowMs: 900_000, baseLockMs: 2_000, maxLockMs: 900_000 };
+    const budget = new AttemptBudget({ store: new RateLimiterStore(env.RATE_LIMITER), lockout });
+    const email = freshEmail();
+    // A request that started 5 s ago (a long queue, a slow hash) fails now.
+    const slow = await budget.reserve(email, null, Date.now() - 5_000);
+    await slow.settle("failure");
+    const next = await budget.reserve(email, null, Date.now());
+    expect(next.account.allowed).toBe(false);
+    expect(next.account.locked).toBe(true);
+    expect(next.account.retryAfterMs).toBeGreaterThan(1_000);
+  });
+
   it("refuses even the correct password during a lock, with Retry-After", async () => {
     const email = await signupAndVerify();
     for (let i = 0; i < 5; i++)
