@@ -5,6 +5,7 @@
  * write is logged (RequestContext.defer).
  */
 import type { Defer, RequestMeta } from "../app/request-context";
+import { logEvent } from "../lib/log";
 import type { AuditRecord, AuditStore } from "./audit-store";
 
 export type AuditEvent =
@@ -48,6 +49,19 @@ export class AuditLog {
 
   record(event: AuditEvent, userId: string | null, details: Record<string, unknown> = {}, now = Date.now()): void {
     this.#o.defer(this.#o.store.insert(this.entry(event, userId, details, now)), "audit_write", { audit_event: event });
+  }
+
+  /**
+   * An anonymous refusal (over a rate limit, a locked account), the
+   * `refusedInARow`-th of its key in a row: the first becomes an audit row, the
+   * rest a log line, so nobody can make the audit log grow a row per request.
+   */
+  recordRefusal(event: AuditEvent, refusedInARow: number, details: Record<string, unknown>, now = Date.now()): void {
+    if (refusedInARow <= 1) {
+      this.record(event, null, details, now);
+      return;
+    }
+    logEvent("warn", event, { ...details, refused_in_a_row: refusedInARow, request_id: this.#o.meta.requestId });
   }
 
   /** The row `record` would write, for a caller that writes it in a batch of its own. */

@@ -63,12 +63,8 @@ export class LoginFlow {
     const attempt = await this.#o.budget.reserve(request.email, captcha, ctx.now);
     if (!attempt.account.allowed) {
       await attempt.abandon();
-      ctx.audit.record(
-        "login_locked",
-        null,
-        { account_key: attempt.accountKey, locked: attempt.account.locked },
-        ctx.now,
-      );
+      const { locked, refusedInARow } = attempt.account;
+      ctx.audit.recordRefusal("login_locked", refusedInARow, { account_key: attempt.accountKey, locked }, ctx.now);
       throw tooManyRequests(attempt.account.retryAfterMs);
     }
     try {

@@ -34,6 +34,8 @@ export interface RateDecision {
   resetMs: number;
   /** Milliseconds to wait before the next request can be allowed (0 when allowed). */
   retryAfterMs: number;
+  /** Refusals in a row, this one included (0 when allowed): callers audit the first and log the rest. */
+  refusedInARow: number;
 }
 
 export interface AttemptPolicy {
@@ -55,6 +57,8 @@ export interface AttemptDecision {
   pending: number;
   retryAfterMs: number;
   locked: boolean;
+  /** Refusals in a row, this one included (0 when allowed). */
+  refusedInARow: number;
 }
 
 export type AttemptOutcome = "success" | "failure" | "abandon";
@@ -64,12 +68,16 @@ const RESERVATION_TTL_MS = 30_000;
 
 interface State {
   tat?: number;
+  /** Refusals of the GCRA counter since its last allowed request. */
+  refused?: number;
   attempts?: {
     failures: number;
     lastFailureAt: number;
     lockedUntil: number;
     lockLevel: number;
     reservations: Record<string, number>;
+    /** Refused reservations since the last allowed one. */
+    refused?: number;
   };
   /** When the state stops mattering: the alarm deletes it after this. */
   idleAt: number;
@@ -105,15 +113,19 @@ export class RateLimiter extends DurableObject<Env> {
     const tat = Math.max(state.tat ?? now, now);
     const next = tat + interval;
     if (next - now > policy.windowMs) {
+      state.refused = (state.refused ?? 0) + 1;
+      this.#save(state, tat, { confirmed: false });
       return {
         allowed: false,
         limit: policy.limit,
         remaining: 0,
         resetMs: Math.ceil(tat - now),
         retryAfterMs: Math.ceil(next - now - policy.windowMs),
+        refusedInARow: state.refused,
       };
     }
     state.tat = next;
+    state.refused = 0;
     // Per-IP counters are the hot path (every login and refresh): memory is the
     // truth while the object lives, and storage gets the counter from the alarm
     // within RATE_FLUSH_MS, so a burst costs a few storage operations a second
@@ -129,6 +141,7 @@ export class RateLimiter extends DurableObject<Env> {
       remaining: Math.floor((policy.windowMs - (next - now)) / interval),
       resetMs: Math.ceil(next - now),
       retryAfterMs: 0,
+      refusedInARow: 0,
     };
   }
 
@@ -141,14 +154,19 @@ export class RateLimiter extends DurableObject<Env> {
     const state = this.#load(now);
     const attempts = this.#attempts(state, policy, now);
     const pending = Object.keys(attempts.reservations).length;
-    const deny = (retryAfterMs: number, locked: boolean): AttemptDecision => ({
-      allowed: false,
-      reservationId: null,
-      failures: attempts.failures,
-      pending,
-      retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)),
-      locked,
-    });
+    const deny = (retryAfterMs: number, locked: boolean): AttemptDecision => {
+      attempts.refused = (attempts.refused ?? 0) + 1;
+      this.#save(state, this.#attemptsIdleAt(attempts, policy), { confirmed: false });
+      return {
+        allowed: false,
+        reservationId: null,
+        failures: attempts.failures,
+        pending,
+        retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)),
+        locked,
+        refusedInARow: attempts.refused,
+      };
+    };
     if (attempts.lockedUntil > now) return deny(attempts.lockedUntil - now, true);
     // Over budget but the lock has run out: exactly one probe at a time, whose
     // failure doubles the next lock (backoff). Under budget: count reservations.
@@ -158,12 +176,21 @@ export class RateLimiter extends DurableObject<Env> {
     }
     const reservationId = crypto.randomUUID();
     attempts.reservations[reservationId] = now + RESERVATION_TTL_MS;
+    attempts.refused = 0;
     // Reservations only matter while this instance serves the calls (they live
     // 30 s at most): memory holds them exactly, and the alarm writes them. A
     // crash or deploy mid-burst forgets the in-flight ones (so a burst then may
     // briefly exceed the budget); their failures still count when they settle.
     this.#save(state, this.#attemptsIdleAt(attempts, policy), { confirmed: false });
-    return { allowed: true, reservationId, failures: attempts.failures, pending, retryAfterMs: 0, locked: false };
+    return {
+      allowed: true,
+      reservationId,
+      failures: attempts.failures,
+      pending,
+      retryAfterMs: 0,
+      locked: false,
+      refusedInARow: 0,
+    };
   }
 
   settleAttempt(policy: AttemptPolicy, reservationId: string, outcome: AttemptOutcome, now: number): void {

@@ -36,7 +36,7 @@ export class RateLimits {
     const policy = { limit, windowMs: this.#o.windowMs };
     const key = ipLimitKey(route, ip);
     const decision = await this.#o.store.consume(key, policy, Date.now());
-    if (!decision.allowed) ctx.audit.record("rate_limited", null, { limit: route, key });
+    if (!decision.allowed) ctx.audit.recordRefusal("rate_limited", decision.refusedInARow, { limit: route, key });
     return { ...decision, policy, key };
   }
 
@@ -45,7 +45,7 @@ export class RateLimits {
     const policy = { limit: this.#o.mailsPerEmail, windowMs: MAIL_QUOTA_WINDOW_MS };
     const decision = await this.#o.store.consume(mailQuotaKey(purpose, email), policy, ctx.now);
     if (!decision.allowed) {
-      ctx.audit.record("rate_limited", null, { limit: `${purpose}-per-email` }, ctx.now);
+      ctx.audit.recordRefusal("rate_limited", decision.refusedInARow, { limit: `${purpose}-per-email` }, ctx.now);
       throw tooManyRequests(decision.retryAfterMs);
     }
   }

@@ -96,6 +96,36 @@ describe("audit log", () => {
     });
   });
 
+  it("writes one row for a run of refusals, not one per request, and logs the rest", async () => {
+    const log = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const ip = `198.51.100.${100 + Math.floor(Math.random() * 100)}`;
+      const tight = { RATE_LIMIT_LOGIN_PER_IP: "1" };
+      for (let i = 0; i < 26; i++) {
+        await sendWithEnv(
+          tight,
+          jsonRequest("/auth/login", { email: freshEmail(), password: "x" }, { "CF-Connecting-IP": ip }),
+        );
+      }
+      const email = freshEmail("flood");
+      for (let i = 0; i < 35; i++) await postJson("/auth/login", { email, password: "wrong password entirely" });
+      await vi.waitFor(async () => {
+        const count = (event: string, needle: string) =>
+          env.DB.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE event = ? AND instr(details, ?) > 0")
+            .bind(event, needle)
+            .first<number>("n");
+        // 25 requests over the per-IP limit, 30 on a locked account: one row each.
+        expect(await count("rate_limited", `login:ip:${ip}`)).toBe(1);
+        expect(await count("login_locked", email)).toBe(1);
+      });
+      const logged = log.mock.calls.map(([line]) => String(line));
+      expect(logged.filter((line) => line.includes('"event":"rate_limited"') && line.includes(ip))).toHaveLength(24);
+      expect(logged.filter((line) => line.includes('"event":"login_locked"') && line.includes(email))).toHaveLength(29);
+    } finally {
+      log.mockRestore();
+    }
+  });
+
   it("records logout, logout-all and refresh-token reuse", async () => {
     const session = await newSession();
     await send(new Request(`${BASE}/auth/logout`, { method: "POST", headers: bearer(session.access_token) }));
