@@ -76,7 +76,7 @@ export async function signupAndVerify(email = freshEmail(), password = PASSWORD)
   expect(signup.status).toBe(202);
   const [mail] = await outbox(email);
   if (!mail) throw new Error("no verification mail");
-  const verify = await postJson("/auth/verify-email", { token: verificationTokenFrom(mail) });
+  const verify = await postJson("/auth/verify-email", { token: verificationTokenFrom(mail), password });
   expect(verify.status).toBe(200);
   return email;
 }

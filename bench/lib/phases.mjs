@@ -37,7 +37,9 @@ export async function createUser(base) {
       `GET /_dev/outbox: expected one verification link for ${email}, found ${tokens.length} in ${outbox.json.length} mail(s)`,
     );
   }
-  const verified = await call(base, "POST", "/auth/verify-email", { body: { token: decodeURIComponent(tokens[0]) } });
+  const verified = await call(base, "POST", "/auth/verify-email", {
+    body: { token: decodeURIComponent(tokens[0]), password: PASSWORD },
+  });
   if (verified.json?.user?.email !== email) {
     fail(`POST /auth/verify-email: expected the user ${email}, got ${JSON.stringify(verified.json)}`);
   }

@@ -175,6 +175,8 @@ export class Container {
         new EmailVerification({
           store: this.#internals.users,
           secrets: this.#internals.secrets,
+          budget: this.#internals.budget,
+          passwords: this.config.passwords,
           publicUrl: this.config.publicUrl,
           ttlSeconds: this.config.verificationTokenTtlSeconds,
         }),

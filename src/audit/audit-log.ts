@@ -11,6 +11,7 @@ import type { AuditRecord, AuditStore } from "./audit-store";
 export type AuditEvent =
   | "signup"
   | "email_verified"
+  | "email_verification_failed"
   | "login_succeeded"
   | "login_failed"
   | "login_locked"

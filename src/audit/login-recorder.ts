@@ -2,7 +2,7 @@
  * @module audit/login-recorder
  * What a successful login leaves behind, after the response: its audit row and
  * its device (one D1 batch), and a mail to the owner when the device was not
- * seen before (but not for their very first one).
+ * seen before.
  */
 import type { RequestContext } from "../app/request-context";
 import type { UserRecord } from "../identity/user-store";
@@ -33,7 +33,7 @@ export class LoginRecorder {
     const { now, meta, audit } = ctx;
     const device = deviceLabel(meta.userAgent, meta.country);
     const entry = audit.entry("login_succeeded", user.id, { amr }, now);
-    let seen: { isNew: boolean; hadDevices: boolean };
+    let seen: { isNew: boolean };
     try {
       seen = await this.#o.store.recordLogin(entry, device, DEVICE_TOUCH_MS);
     } catch (error) {
@@ -42,7 +42,10 @@ export class LoginRecorder {
       audit.record("login_succeeded", user.id, { amr }, now);
       return;
     }
-    if (!seen.isNew || !seen.hadDevices) return;
+    // Every device not seen before is announced, the first one too: an account
+    // whose address its owner confirmed by mistake for someone else's signup
+    // shows that first sign-in to the mailbox owner.
+    if (!seen.isNew) return;
     audit.record("new_device_login", user.id, { device }, now);
     try {
       await this.#o.mailer.send(newDeviceMail(user.email, this.#o.publicUrl, device, meta.ip, now));

@@ -1,22 +1,33 @@
 /**
  * @module identity/email-verification
  * Proving control of an address: a mailed single-use link (a one-time secret
- * of purpose "email_verification"). A link sent by a repeated signup for a
- * still-unverified address carries that signup's password hash, applied only
- * if that very link is used.
+ * of purpose "email_verification") that is confirmed with the password chosen
+ * in the signup that sent it. So the mailbox owner can never adopt a password
+ * they do not know: a link from someone else's signup for their address
+ * (before or after their own) is useless to them and to the other signer alike,
+ * and confirming installs exactly the password that was proven.
  */
-import { invalidGrant } from "../app/errors/codes";
+import { AuthError, invalidGrant, tooManyRequests } from "../app/errors/codes";
+import type { RequestContext } from "../app/request-context";
+import type { AttemptBudget } from "../authn/attempt-budget";
 import type { MailMessage } from "../mail/mailer";
 import { verificationMail } from "../mail/templates";
 import type { OneTimeSecrets } from "../one-time-secrets/one-time-secrets";
+import { normalizeLoginPassword } from "./password-policy";
+import { type PasswordHashParams, verifyPassword } from "./passwords";
 import type { UserRecord, UserStore } from "./user-store";
 
 export interface EmailVerificationOptions {
   store: UserStore;
   secrets: OneTimeSecrets;
+  /** The same failure budget as login: a wrong password here is a guess at the account's password. */
+  budget: AttemptBudget;
+  passwords: PasswordHashParams;
   publicUrl: string;
   ttlSeconds: number;
 }
+
+const INVALID_LINK = "the verification token is invalid, expired or already used";
 
 export class EmailVerification {
   readonly #o: EmailVerificationOptions;
@@ -26,30 +37,73 @@ export class EmailVerification {
   }
 
   /**
-   * Issues a link for `userId` and returns the mail that carries it (the caller
-   * sends it); `pendingPasswordHash` is installed only if that link is used.
+   * Issues a link for `userId` bound to `passwordHash` (the signup's password)
+   * and returns the mail that carries it; the caller sends it. `repeated`: a
+   * signup for an address whose account is still unconfirmed.
    */
-  async linkMail(userId: string, email: string, pendingPasswordHash: string | null, now: number): Promise<MailMessage> {
+  async linkMail(
+    userId: string,
+    email: string,
+    passwordHash: string,
+    now: number,
+    options: { repeated: boolean },
+  ): Promise<MailMessage> {
     const token = await this.#o.secrets.issue({
       purpose: "email_verification",
       userId,
-      payload: pendingPasswordHash === null ? null : { password_hash: pendingPasswordHash },
+      payload: { password_hash: passwordHash },
       ttlMs: this.#o.ttlSeconds * 1000,
       now,
     });
-    return verificationMail(email, this.#o.publicUrl, token, this.#o.ttlSeconds);
+    return verificationMail(email, this.#o.publicUrl, token, this.#o.ttlSeconds, options);
   }
 
-  async verify(token: string, now: number): Promise<UserRecord> {
-    const spent = await this.#o.secrets.spend(token, "email_verification", now);
-    if (!spent?.userId) throw invalidGrant("the verification token is invalid, expired or already used");
-    const pending = spent.payload?.password_hash;
-    await this.#o.store.completeVerification(spent.userId, typeof pending === "string" ? pending : null, now);
+  /**
+   * Confirms the address if `password` is the one chosen in the signup that
+   * sent the link. A wrong password counts against the account's login budget
+   * and spends nothing; a right one spends the link, marks the address verified
+   * and installs that password.
+   */
+  async verify(token: string, password: string, ctx: RequestContext): Promise<UserRecord> {
+    const { now } = ctx;
+    const live = await this.#o.secrets.peek(token, "email_verification", now);
+    const user = live?.userId ? await this.#o.store.findById(live.userId) : null;
+    const pending = live?.payload?.password_hash;
+    // Links from before they were bound to a password prove the account's password as it is.
+    const expected = typeof pending === "string" ? pending : (user?.password_hash ?? null);
+    if (!user || expected === null) throw invalidGrant(INVALID_LINK);
+    await this.#checkPassword(user, password, expected, ctx);
+    if (!(await this.#o.secrets.spend(token, "email_verification", now))) throw invalidGrant(INVALID_LINK);
+    await this.#o.store.completeVerification(user.id, expected, now);
     // The address is proven: every other outstanding link for it dies, including
     // any sent by someone else's signup attempt.
-    await this.#o.secrets.revokeAll(spent.userId, "email_verification");
-    const user = await this.#o.store.findById(spent.userId);
-    if (!user) throw invalidGrant("the verification token is invalid, expired or already used");
-    return user;
+    await this.#o.secrets.revokeAll(user.id, "email_verification");
+    const verified = await this.#o.store.findById(user.id);
+    if (!verified) throw invalidGrant(INVALID_LINK);
+    return verified;
+  }
+
+  async #checkPassword(user: UserRecord, password: string, expected: string, ctx: RequestContext): Promise<void> {
+    const attempt = await this.#o.budget.reserve(user.email, null, ctx.now);
+    if (!attempt.account.allowed) {
+      await attempt.abandon();
+      throw tooManyRequests(attempt.account.retryAfterMs);
+    }
+    const normalized = normalizeLoginPassword(password);
+    const check = await verifyPassword(normalized ?? "\u0000oversized", expected, this.#o.passwords).catch(
+      async (error: unknown) => {
+        await attempt.abandon();
+        throw error;
+      },
+    );
+    if (!check.ok || normalized === null) {
+      await attempt.settle("failure");
+      ctx.audit.record("email_verification_failed", user.id, { reason: "wrong_password" }, ctx.now);
+      throw new AuthError(
+        "invalid_credentials",
+        "the password is not the one chosen in the signup that sent this link",
+      );
+    }
+    await attempt.settle("success");
   }
 }

@@ -15,7 +15,7 @@ import { tokenPage, verifyEmailPage } from "../ui/token-page";
 import { publicUser } from "./users";
 
 const credentials = z.object({ email: z.string().max(1024), password: z.string() });
-const tokenBody = z.object({ token: z.string().min(1).max(512) });
+const verifyBody = z.object({ token: z.string().min(1).max(512), password: z.string() });
 const passwordChangeBody = z.object({ current_password: z.string(), new_password: z.string() });
 
 export const accountRoutes = new Hono<AppEnv>()
@@ -41,9 +41,9 @@ export const accountRoutes = new Hono<AppEnv>()
     "/verify-email",
     rateLimit({ name: "verify-email", limit: (c) => c.rateLimits.perIp.verifyEmail }),
     async (c) => {
-      const { token } = await readJson(c, tokenBody);
+      const { token, password } = await readJson(c, verifyBody);
       const { ctx } = c.var;
-      const user = await c.var.services.emailVerification.verify(token, ctx.now);
+      const user = await c.var.services.emailVerification.verify(token, password, ctx);
       ctx.audit.record("email_verified", user.id, {}, ctx.now);
       return c.json({ user: publicUser(user) });
     },

@@ -62,16 +62,17 @@ export class SignupService {
       return { kind: "created", user };
     }
     if (inserted) {
-      await this.#send(await this.#o.verification.linkMail(id, email, null, now));
+      await this.#send(await this.#o.verification.linkMail(id, email, passwordHash, now, { repeated: false }));
       return { kind: "verification_required", userId: id, existingAccount: false };
     }
     // No enumeration: the same answer as a new signup, and the existing account
-    // stays exactly as it is. A still-unverified account gets a new verification
-    // mail whose token carries this signup's password (applied only if that link
-    // is used); a verified one only tells its owner about the attempt.
+    // stays exactly as it is. A still-unverified account gets a mail that says a
+    // new signup was attempted, with a link that only this signup's password
+    // confirms (and then installs); a verified one only tells its owner about it.
     const existing = await this.#o.store.findByEmail(email);
     if (existing && existing.email_verified_at === null) {
-      await this.#send(await this.#o.verification.linkMail(existing.id, email, passwordHash, now));
+      const link = await this.#o.verification.linkMail(existing.id, email, passwordHash, now, { repeated: true });
+      await this.#send(link);
     } else {
       await this.#send(signupAttemptMail(email, this.#o.publicUrl));
     }

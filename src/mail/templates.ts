@@ -15,15 +15,38 @@ function message(to: string, subject: string, paragraphs: string[], link?: strin
   return { to, subject, text, html };
 }
 
-export function verificationMail(to: string, publicUrl: string, token: string, ttlSeconds: number): MailMessage {
+/**
+ * The link that confirms an address. It works only with the password chosen in
+ * the signup that sent it; `repeated`: a signup for an address that already
+ * has an unconfirmed account, which the mail says in so many words.
+ */
+export function verificationMail(
+  to: string,
+  publicUrl: string,
+  token: string,
+  ttlSeconds: number,
+  options: { repeated: boolean },
+): MailMessage {
   const link = `${publicUrl}/auth/verify-email?token=${encodeURIComponent(token)}`;
   const hours = Math.round(ttlSeconds / 3600);
+  const expiry = `It works once, expires in ${hours} hour${hours === 1 ? "" : "s"}, and asks for the password chosen in that signup.`;
+  if (options.repeated) {
+    return message(
+      to,
+      "A new signup was attempted with your address",
+      [
+        "Someone just signed up again with this address, which has an account that is not confirmed yet. It may have been you, or someone else.",
+        `If it was you, confirm with the link below and the password you just chose. ${expiry} If it was not you, ignore this mail: nobody can use this link without that password, and your address stays unconfirmed until you confirm it yourself.`,
+      ],
+      link,
+    );
+  }
   return message(
     to,
     "Confirm your email address",
     [
       "Welcome! Confirm your email address to finish creating your account.",
-      `This link works once and expires in ${hours} hour${hours === 1 ? "" : "s"}. If you did not sign up, ignore this mail.`,
+      `${expiry} If you did not sign up, ignore this mail.`,
     ],
     link,
   );

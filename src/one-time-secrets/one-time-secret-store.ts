@@ -59,6 +59,15 @@ export class OneTimeSecretStore {
       .run();
   }
 
+  /** A live secret of `purpose` without spending it (to check what spending needs first); null if there is none. */
+  async peek(tokenHash: string, purpose: string, now: number): Promise<SpentSecret | null> {
+    const row = await this.#db
+      .prepare(`SELECT user_id, payload FROM one_time_secrets WHERE ${LIVE}`)
+      .bind(tokenHash, purpose, now)
+      .first<SpentRow>();
+    return row ? spent(row) : null;
+  }
+
   /** Spends a live secret of `purpose`; null (and nothing changed) if it is unknown, used or expired. */
   async spend(tokenHash: string, purpose: string, now: number): Promise<SpentSecret | null> {
     const row = await this.#spendStatement(tokenHash, purpose, now).first<SpentRow>();

@@ -39,6 +39,11 @@ export class OneTimeSecrets {
     return token;
   }
 
+  /** What a live `token` for `purpose` holds, without spending it; null when it could not be spent. */
+  async peek(token: string, purpose: SecretPurpose, now: number): Promise<SpentSecret | null> {
+    return this.#store.peek(await sha256Hex(token), purpose, now);
+  }
+
   /** Spends `token` for `purpose`; null when it is unknown, used, expired or for another purpose. */
   async spend(token: string, purpose: SecretPurpose, now: number, effect?: SpendEffect): Promise<SpentSecret | null> {
     const hash = await sha256Hex(token);

@@ -16,7 +16,8 @@ export interface TokenPage {
   /** The JSON endpoint the button POSTs `{token}` (and `password`) to. */
   action: string;
   button: string;
-  askPassword: boolean;
+  /** The password field the page asks for, if any. */
+  password: { label: string; autocomplete: "new-password" | "current-password"; minLength: number } | null;
   success: string;
   failure: string;
 }
@@ -37,7 +38,9 @@ document.getElementById("form").addEventListener("submit", async (event) => {
   const answer = await response.json().catch(() => ({}));
   status.textContent = response.ok
     ? ${JSON.stringify(page.success)}
-    : answer.error === "weak_password" ? answer.error_description : ${JSON.stringify(page.failure)};
+    : ["weak_password", "invalid_credentials", "too_many_requests"].includes(answer.error)
+      ? answer.error_description
+      : ${JSON.stringify(page.failure)};
 });`;
 }
 
@@ -46,8 +49,9 @@ export async function tokenPage(c: Context, page: TokenPage): Promise<Response> 
   await setStrictPageHeaders(c, code);
   // The URL holds the token: never send it onwards in a Referer.
   c.header("Referrer-Policy", "no-referrer");
-  const password = page.askPassword
-    ? `<label>New password <input id="password" type="password" autocomplete="new-password" required minlength="8" maxlength="256"></label>`
+  const field = page.password;
+  const password = field
+    ? `<label>${escapeHtml(field.label)} <input id="password" type="password" autocomplete="${field.autocomplete}" required minlength="${field.minLength}" maxlength="256"></label>`
     : "";
   return c.html(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -60,10 +64,10 @@ export async function tokenPage(c: Context, page: TokenPage): Promise<Response> 
 
 export const verifyEmailPage: TokenPage = {
   title: "Confirm your email address",
-  intro: "Press the button to confirm this address for your account.",
+  intro: "Enter the password you chose when you signed up, then confirm. The link works only with that password.",
   action: "/auth/verify-email",
   button: "Confirm",
-  askPassword: false,
+  password: { label: "Password", autocomplete: "current-password", minLength: 1 },
   success: "Your email address is confirmed. You can log in now.",
   failure: "This link is invalid, expired or already used.",
 };
@@ -73,7 +77,7 @@ export const passwordResetPage: TokenPage = {
   intro: "At least 8 characters. Every session of your account will be signed out.",
   action: "/auth/password-reset/confirm",
   button: "Set password",
-  askPassword: true,
+  password: { label: "New password", autocomplete: "new-password", minLength: 8 },
   success: "Your password has been changed. You can log in with it now.",
   failure: "This link is invalid, expired or already used.",
 };

@@ -43,7 +43,8 @@ describe("POST /auth/signup", () => {
       401,
       "invalid_credentials",
     );
-    const mails = await outbox(email);
+    // Sign-in notices (the login above) are sent after the response, in no fixed order.
+    const mails = (await outbox(email)).filter((m) => !m.subject.startsWith("New sign-in"));
     expect(mails.map((m) => m.subject)).toEqual([
       "Confirm your email address",
       "Someone tried to sign up with your address",
@@ -55,14 +56,18 @@ describe("POST /auth/signup", () => {
     const email = freshEmail("victim");
     // An attacker signs up first with the victim's address and a password of their choosing.
     await postJson("/auth/signup", { email, password: "attacker chosen password" });
-    // The victim signs up too: same 202, and a fresh verification mail (not just a notice).
+    // The victim signs up too: same 202, and a mail that says a new signup was attempted.
     const again = await postJson("/auth/signup", { email, password: PASSWORD });
     expect(again.status).toBe(202);
     const mails = await outbox(email);
-    expect(mails.map((m) => m.subject)).toEqual(["Confirm your email address", "Confirm your email address"]);
+    expect(mails.map((m) => m.subject)).toEqual([
+      "Confirm your email address",
+      "A new signup was attempted with your address",
+    ]);
+    expect(mails[1]?.text).toContain("Someone just signed up again with this address");
     const [attackersLink, victimsLink] = mails.map(verificationTokenFrom);
-    // The victim uses the link from their own signup.
-    expect((await postJson("/auth/verify-email", { token: victimsLink })).status).toBe(200);
+    // The victim uses the link from their own signup, with their own password.
+    expect((await postJson("/auth/verify-email", { token: victimsLink, password: PASSWORD })).status).toBe(200);
     await login(email);
     await expectError(
       await postJson("/auth/login", { email, password: "attacker chosen password" }),
@@ -70,9 +75,42 @@ describe("POST /auth/signup", () => {
       "invalid_credentials",
     );
     // The attacker's earlier link died with the verification.
-    await expectError(await postJson("/auth/verify-email", { token: attackersLink }), 400, "invalid_grant");
+    await expectError(
+      await postJson("/auth/verify-email", { token: attackersLink, password: "attacker chosen password" }),
+      400,
+      "invalid_grant",
+    );
     await login(email);
   });
+
+  it.each([
+    ["before", ["attacker chosen password", PASSWORD], 0],
+    ["after", [PASSWORD, "attacker chosen password"], 1],
+  ])(
+    "cannot pre-hijack by signing up %s the owner: the attacker's link does not confirm with the owner's password",
+    async (_, passwords, attackersIndex) => {
+      const email = freshEmail("victim");
+      for (const password of passwords) await postJson("/auth/signup", { email, password });
+      const links = (await outbox(email)).map(verificationTokenFrom);
+      const attackersLink = links[attackersIndex] ?? "";
+      // The owner clicks the attacker's link: their own password does not confirm it ...
+      await expectError(
+        await postJson("/auth/verify-email", { token: attackersLink, password: PASSWORD }),
+        401,
+        "invalid_credentials",
+      );
+      expect((await userRow(email))?.email_verified_at).toBeNull();
+      // ... and their own link does, with their own password: the attacker's never works.
+      const ownersLink = links[1 - attackersIndex] ?? "";
+      expect((await postJson("/auth/verify-email", { token: ownersLink, password: PASSWORD })).status).toBe(200);
+      await login(email);
+      await expectError(
+        await postJson("/auth/login", { email, password: "attacker chosen password" }),
+        401,
+        "invalid_credentials",
+      );
+    },
+  );
 
   it("normalizes the email: case, surrounding spaces and Unicode form make one account", async () => {
     const local = `Zoe\u0301-${crypto.randomUUID()}`; // "e" + combining acute accent

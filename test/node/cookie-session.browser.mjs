@@ -1,4 +1,4 @@
-// Real-browser test of cookie sessions: Debian's chromium driven by playwright-core
+// Real-browser tests of cookie sessions and the mailed-link pages: Debian's chromium driven by playwright-core
 // against `wrangler dev` on localhost. Run by `npm test` after the workerd suite.
 //   1. log in through the demo page the Worker serves in development;
 //   2. call a protected route with the cookie;
@@ -113,7 +113,7 @@ async function signUpAndVerify(base, email) {
   assert.equal((await post("/auth/signup", { email, password: PASSWORD })).status, 202);
   const mails = await (await fetch(`${base}/_dev/outbox?to=${encodeURIComponent(email)}`)).json();
   const token = /token=([A-Za-z0-9_-]+)/.exec(mails[0].text)[1];
-  assert.equal((await post("/auth/verify-email", { token })).status, 200);
+  assert.equal((await post("/auth/verify-email", { token, password: PASSWORD })).status, 200);
 }
 
 test("a browser logs in with a cookie session, and a cross-origin form post without the CSRF token is refused", {
@@ -161,5 +161,56 @@ test("a browser logs in with a cookie session, and a cross-origin form post with
   });
   await page.click("#whoami");
   await page.waitForFunction((expected) => document.getElementById("me")?.textContent === expected, email);
+  await context.close();
+});
+
+test("the mailed-link pages work in a browser: confirm with the signup's password, reset with a new one", {
+  skip,
+}, async () => {
+  const base = `http://localhost:${port}`;
+  const api = `http://127.0.0.1:${port}`;
+  const email = `pages-${Date.now()}@example.com`;
+  const post = (path, body) =>
+    fetch(`${api}${path}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const linkIn = async (pattern) => {
+    const mails = await (await fetch(`${api}/_dev/outbox?to=${encodeURIComponent(email)}`)).json();
+    return mails
+      .map((mail) => pattern.exec(mail.text)?.[0])
+      .filter(Boolean)
+      .at(-1);
+  };
+  assert.equal((await post("/auth/signup", { email, password: PASSWORD })).status, 202);
+  const verifyLink = await linkIn(/https?:\/\/\S+\/auth\/verify-email\?token=[A-Za-z0-9_-]+/);
+  assert.ok(verifyLink, "no verification link");
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(verifyLink);
+  // The wrong password is refused and says why; the link survives it.
+  await page.getByLabel("Password").fill("not the signup password");
+  await page.click("button[type=submit]");
+  await page.waitForFunction(() => /not the one chosen/.test(document.getElementById("status")?.textContent ?? ""));
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.click("button[type=submit]");
+  await page.waitForFunction(() => document.getElementById("status")?.textContent?.includes("is confirmed"));
+  await page.screenshot({ path: join(tmpdir(), "edgelock-verify-page.png") });
+  assert.equal((await post("/auth/login", { email, password: PASSWORD })).status, 200);
+
+  assert.equal((await post("/auth/password-reset", { email })).status, 202);
+  let resetLink;
+  for (let i = 0; i < 50 && !resetLink; i++) {
+    resetLink = await linkIn(/https?:\/\/\S+\/auth\/password-reset\?token=[A-Za-z0-9_-]+/);
+    if (!resetLink) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.ok(resetLink, "no reset link");
+  await page.goto(resetLink);
+  await page.getByLabel("New password").fill("a new passphrase for the browser");
+  await page.click("button[type=submit]");
+  await page.waitForFunction(() => document.getElementById("status")?.textContent?.includes("has been changed"));
+  assert.equal((await post("/auth/login", { email, password: "a new passphrase for the browser" })).status, 200);
   await context.close();
 });
