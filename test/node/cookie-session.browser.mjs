@@ -167,7 +167,6 @@ test("a browser logs in with a cookie session, and a cross-origin form post with
 test("the mailed-link pages work in a browser: confirm with the signup's password, reset with a new one", {
   skip,
 }, async () => {
-  const base = `http://localhost:${port}`;
   const api = `http://127.0.0.1:${port}`;
   const email = `pages-${Date.now()}@example.com`;
   const post = (path, body) =>
