@@ -54,12 +54,13 @@ export class ApiKeyStore {
     return result.meta.changes === 1;
   }
 
-  /** Revokes every live key of the user (disabling an account). */
-  async revokeAllFor(userId: string, now: number): Promise<void> {
-    await this.#db
+  /** Revokes every live key of the user; returns how many were live. */
+  async revokeAllFor(userId: string, now: number): Promise<number> {
+    const result = await this.#db
       .prepare("UPDATE api_keys SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
       .bind(now, userId)
       .run();
+    return result.meta.changes;
   }
 
   async markUsed(id: string, now: number): Promise<void> {

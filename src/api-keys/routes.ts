@@ -1,15 +1,17 @@
 /**
  * @module api-keys/routes
- *   POST   /auth/api-keys {name, scopes, expires_at?}   201 with the key, shown once
+ *   POST   /auth/api-keys {name, scopes, expires_at?, password?}   201 with the key, shown once
  *   GET    /auth/api-keys                               the caller's live keys (never the secret)
  *   DELETE /auth/api-keys/{id}                          revoke (another user's id: 404)
  * A user (bearer token or cookie + CSRF) manages keys; an API key cannot mint more keys.
+ * Minting one needs a fresh authentication (within 5 minutes, or `password` in
+ * the body), defaults to API_KEY_DEFAULT_TTL_DAYS and mails the owner.
  */
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app/app-env";
 import { readJson } from "../app/json-body";
-import { authenticate } from "../authn/authenticate-middleware";
+import { authenticate, type Identity } from "../authn/authenticate-middleware";
 
 const createBody = z.object({
   name: z.string().trim().min(1).max(100),
@@ -22,7 +24,17 @@ const createBody = z.object({
   expires_at: z.iso.datetime({ offset: true }).optional(),
   /** Also a signing key for HMAC-signed requests: the answer then carries `signing_secret`, once. */
   signing: z.boolean().default(false),
+  /** Re-authentication, when the session's login is older than 5 minutes. */
+  password: z.string().max(4096).optional(),
 });
+
+/** When the caller's session authenticated (epoch ms), as its credential says. */
+function authTimeOf(identity: Identity): number | undefined {
+  if (identity.kind === "cookie") return identity.authTime;
+  if (identity.kind === "bearer" && typeof identity.claims.auth_time === "number")
+    return identity.claims.auth_time * 1000;
+  return undefined;
+}
 
 export const apiKeyRoutes = new Hono<AppEnv>()
   .use("*", authenticate())
@@ -30,10 +42,11 @@ export const apiKeyRoutes = new Hono<AppEnv>()
     const body = await readJson(c, createBody);
     const { userId } = c.var.identity;
     const { ctx, services } = c.var;
-    const grants = await services.roles.grantsFor(userId);
+    await services.stepUp.require(userId, authTimeOf(c.var.identity), body.password, ctx);
+    const [owner, grants] = await Promise.all([services.users.requireActive(userId), services.roles.grantsFor(userId)]);
     const expiresAt = body.expires_at === undefined ? null : Date.parse(body.expires_at);
     const request = { name: body.name, scopes: body.scopes, expiresAt, signing: body.signing };
-    const created = await services.apiKeys.create(userId, grants, request, ctx.now);
+    const created = await services.apiKeys.create(owner, grants, request, ctx);
     ctx.audit.record("api_key_created", userId, { key_id: created.view.id, scopes: created.view.scopes }, ctx.now);
     const signing = created.signingSecret ? { signing_secret: created.signingSecret } : {};
     return c.json({ key: created.key, ...signing, ...created.view }, 201);

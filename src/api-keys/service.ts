@@ -15,6 +15,8 @@ import { sha256Hex } from "../lib/crypto/digest";
 import { hex } from "../lib/crypto/encoding";
 import { randomBytes, randomToken } from "../lib/crypto/random";
 import { timingSafeEqualStrings } from "../lib/crypto/timing-safe";
+import type { Mailer } from "../mail/mailer";
+import { apiKeyCreatedMail } from "../mail/templates";
 import { grantWithin } from "../verify/policy";
 import type { ApiKeyRow, ApiKeyStore } from "./api-key-store";
 import type { NonceClaimsStore } from "./nonce-claims-store";
@@ -72,8 +74,12 @@ export interface ApiKeyServiceOptions {
   store: ApiKeyStore;
   users: UserService;
   nonces: NonceClaimsStore;
+  mailer: Mailer;
+  publicUrl: string;
   /** Master secret that signing secrets derive from; null: request signing is off. */
   signingMaster: string | null;
+  /** A key without `expires_at` lives `defaultTtlMs`; none lives longer than `maxTtlMs`. */
+  lifetime: { defaultTtlMs: number; maxTtlMs: number };
 }
 
 export class ApiKeyService {
@@ -117,36 +123,56 @@ export class ApiKeyService {
     return key ? { key } : { reason: "owner disabled" };
   }
 
+  /**
+   * Mints a key for `owner` (whose authentication the route has checked is
+   * fresh) and mails the owner about it after the response: a key that outlives
+   * every session should never appear unannounced.
+   */
   async create(
-    userId: string,
+    owner: { id: string; email: string },
     grants: Grants,
     request: NewApiKey,
-    now: number,
+    ctx: RequestContext,
   ): Promise<{ key: string; signingSecret: string | null; view: ApiKeyView }> {
+    const { now } = ctx;
     if (request.signing && !this.#o.signingMaster) throw invalidRequest("signing: request signing is not configured");
-    const outside = request.scopes.filter((scope) => !grantWithin(scope, grants.permissions, userId));
+    const outside = request.scopes.filter((scope) => !grantWithin(scope, grants.permissions, owner.id));
     // Least privilege: a key can never do more than its creator.
     if (outside.length > 0) throw insufficientScope(`you do not hold these permissions: ${outside.join(", ")}`);
-    if (request.expiresAt !== null && request.expiresAt <= now)
-      throw invalidRequest("expires_at: must be in the future");
     const id = hex(randomBytes(8));
     const secret = randomToken(32);
     const row: ApiKeyRow = {
       id,
-      user_id: userId,
+      user_id: owner.id,
       name: request.name,
       scopes: JSON.stringify([...new Set(request.scopes)].sort()),
       secret_hash: await sha256Hex(secret),
       signing: request.signing ? 1 : 0,
       created_at: now,
       last_used_at: null,
-      expires_at: request.expiresAt,
+      expires_at: this.#expiry(request.expiresAt, now),
       revoked_at: null,
     };
     await this.#o.store.insert(row);
     const signingSecret =
       request.signing && this.#o.signingMaster ? await signingSecretFor(this.#o.signingMaster, id) : null;
-    return { key: `${PREFIX}${id}_${secret}`, signingSecret, view: apiKeyView(row) };
+    const view = apiKeyView(row);
+    ctx.defer(
+      this.#o.mailer.send(apiKeyCreatedMail(owner.email, this.#o.publicUrl, view, ctx.meta.ip)),
+      "api_key_notice",
+    );
+    return { key: `${PREFIX}${id}_${secret}`, signingSecret, view };
+  }
+
+  /** The key's end: the one asked for, or the default lifetime; never past the maximum. */
+  #expiry(requested: number | null, now: number): number {
+    const { defaultTtlMs, maxTtlMs } = this.#o.lifetime;
+    if (requested === null) return now + defaultTtlMs;
+    if (requested <= now) throw invalidRequest("expires_at: must be in the future");
+    if (requested > now + maxTtlMs) {
+      throw invalidRequest(`expires_at: at most ${Math.round(maxTtlMs / 86_400_000)} days from now`);
+    }
+    return requested;
   }
 
   list(userId: string): Promise<ApiKeyView[]> {
@@ -158,8 +184,8 @@ export class ApiKeyService {
     if (!(await this.#o.store.revoke(id, userId, now))) throw new AuthError("not_found", "no such API key");
   }
 
-  /** Every key of the user dies (disabling the account). */
-  revokeAll(userId: string, now: number): Promise<void> {
+  /** Every key of the user dies (disabling the account, a password reset, logout-all with keys); returns how many. */
+  revokeAll(userId: string, now: number): Promise<number> {
     return this.#o.store.revokeAllFor(userId, now);
   }
 

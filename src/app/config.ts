@@ -111,6 +111,8 @@ const schema = z
     REQUEST_SIGNING_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
     CAPTCHA_AFTER_FAILURES: count(3),
     AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+    API_KEY_DEFAULT_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+    API_KEY_MAX_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
     CORS_ALLOWED_ORIGINS: z
       .string()
       .default("")
@@ -142,6 +144,13 @@ const schema = z
         code: "custom",
         path: ["MAIL_TRANSPORT"],
         message: "must be a delivering transport (resend) in production while REQUIRE_EMAIL_VERIFICATION=true",
+      });
+    }
+    if (env.API_KEY_MAX_TTL_DAYS < env.API_KEY_DEFAULT_TTL_DAYS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["API_KEY_MAX_TTL_DAYS"],
+        message: "must be at least API_KEY_DEFAULT_TTL_DAYS",
       });
     }
     if (env.REFRESH_TOKEN_MAX_AGE_SECONDS < env.REFRESH_TOKEN_TTL_SECONDS) {
@@ -185,6 +194,8 @@ export interface Config {
   auditRetentionDays: number;
   /** Master secret for signed requests; null: request signing is off. */
   requestSigningSecret: string | null;
+  /** API keys live `defaultTtlMs` unless created with an earlier `expires_at`, and never longer than `maxTtlMs`. */
+  apiKeys: { defaultTtlMs: number; maxTtlMs: number };
   corsAllowedOrigins: string[];
   mail: { transport: RawConfig["MAIL_TRANSPORT"]; from: string; resendApiKey?: string };
 }
@@ -273,6 +284,10 @@ function toConfig(raw: RawConfig): Config {
     captcha: { secret: raw.TURNSTILE_SECRET ?? null, afterFailures: raw.CAPTCHA_AFTER_FAILURES },
     auditRetentionDays: raw.AUDIT_RETENTION_DAYS,
     requestSigningSecret: raw.REQUEST_SIGNING_SECRET ?? null,
+    apiKeys: {
+      defaultTtlMs: raw.API_KEY_DEFAULT_TTL_DAYS * 86_400_000,
+      maxTtlMs: raw.API_KEY_MAX_TTL_DAYS * 86_400_000,
+    },
     corsAllowedOrigins: raw.CORS_ALLOWED_ORIGINS,
     mail: { transport: raw.MAIL_TRANSPORT, from: raw.MAIL_FROM, resendApiKey: raw.RESEND_API_KEY },
   };

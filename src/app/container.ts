@@ -15,6 +15,7 @@ import { LoginRecorder } from "../audit/login-recorder";
 import { type CaptchaVerifier, TurnstileVerifier } from "../authn/captcha";
 import { LoginFlow } from "../authn/login-flow";
 import { PasswordMethod } from "../authn/methods/password";
+import { StepUp } from "../authn/step-up";
 import { RoleService } from "../authz/roles";
 import { CostProbes } from "../dev/storage-cost";
 import { EmailVerification } from "../identity/email-verification";
@@ -148,6 +149,10 @@ export class Container {
     );
   }
 
+  get stepUp() {
+    return this.#memo.get("stepUp", () => new StepUp({ users: this.users, proof: this.#internals.proof }));
+  }
+
   get passwordMethod() {
     return this.#memo.get(
       "passwordMethod",
@@ -175,8 +180,7 @@ export class Container {
         new EmailVerification({
           store: this.#internals.users,
           secrets: this.#internals.secrets,
-          budget: this.#internals.budget,
-          passwords: this.config.passwords,
+          proof: this.#internals.proof,
           publicUrl: this.config.publicUrl,
           ttlSeconds: this.config.verificationTokenTtlSeconds,
         }),
@@ -209,6 +213,7 @@ export class Container {
           secrets: this.#internals.secrets,
           sessions: this.accountSessions,
           budget: this.#internals.budget,
+          apiKeys: this.apiKeys,
           mailer: this.#internals.mailer,
           publicUrl: this.config.publicUrl,
           tokenTtlSeconds: this.config.passwordResetTokenTtlSeconds,
@@ -224,8 +229,7 @@ export class Container {
         new PasswordChangeService({
           users: this.users,
           store: this.#internals.users,
-          password: this.passwordMethod,
-          budget: this.#internals.budget,
+          proof: this.#internals.proof,
           sessions: this.accountSessions,
           mailer: this.#internals.mailer,
           passwords: this.config.passwords,
@@ -242,7 +246,10 @@ export class Container {
           store: this.#internals.apiKeys,
           users: this.users,
           nonces: this.#internals.nonces,
+          mailer: this.#internals.mailer,
+          publicUrl: this.config.publicUrl,
           signingMaster: this.config.requestSigningSecret,
+          lifetime: this.config.apiKeys,
         }),
     );
   }

@@ -9,6 +9,7 @@ import { ApiKeyStore } from "../api-keys/api-key-store";
 import { NonceClaimsStore } from "../api-keys/nonce-claims-store";
 import { AuditStore } from "../audit/audit-store";
 import { AttemptBudget } from "../authn/attempt-budget";
+import { PasswordProof } from "../authn/password-proof";
 import { RoleStore } from "../authz/role-store";
 import { UserStore } from "../identity/user-store";
 import { Memo } from "../lib/memo";
@@ -92,6 +93,9 @@ export class Internals {
   }
   get budget() {
     return this.#memo.get("budget", () => new AttemptBudget({ store: this.limiter, lockout: this.#config.lockout }));
+  }
+  get proof() {
+    return this.#memo.get("proof", () => new PasswordProof({ budget: this.budget, passwords: this.#config.passwords }));
   }
   get issuer() {
     const defaults = { issuer: this.#config.issuer, ...this.#config.accessToken };

@@ -7,22 +7,19 @@
  * (before or after their own) is useless to them and to the other signer alike,
  * and confirming installs exactly the password that was proven.
  */
-import { AuthError, invalidGrant, tooManyRequests } from "../app/errors/codes";
+import { AuthError, invalidGrant } from "../app/errors/codes";
 import type { RequestContext } from "../app/request-context";
-import type { AttemptBudget } from "../authn/attempt-budget";
+import type { PasswordProof } from "../authn/password-proof";
 import type { MailMessage } from "../mail/mailer";
 import { verificationMail } from "../mail/templates";
 import type { OneTimeSecrets } from "../one-time-secrets/one-time-secrets";
-import { normalizeLoginPassword } from "./password-policy";
-import { type PasswordHashParams, verifyPassword } from "./passwords";
 import type { UserRecord, UserStore } from "./user-store";
 
 export interface EmailVerificationOptions {
   store: UserStore;
   secrets: OneTimeSecrets;
-  /** The same failure budget as login: a wrong password here is a guess at the account's password. */
-  budget: AttemptBudget;
-  passwords: PasswordHashParams;
+  /** Checks the password under login's budget: a wrong one here is a guess at the account's password. */
+  proof: PasswordProof;
   publicUrl: string;
   ttlSeconds: number;
 }
@@ -84,26 +81,8 @@ export class EmailVerification {
   }
 
   async #checkPassword(user: UserRecord, password: string, expected: string, ctx: RequestContext): Promise<void> {
-    const attempt = await this.#o.budget.reserve(user.email, null, ctx.now);
-    if (!attempt.account.allowed) {
-      await attempt.abandon();
-      throw tooManyRequests(attempt.account.retryAfterMs);
-    }
-    const normalized = normalizeLoginPassword(password);
-    const check = await verifyPassword(normalized ?? "\u0000oversized", expected, this.#o.passwords).catch(
-      async (error: unknown) => {
-        await attempt.abandon();
-        throw error;
-      },
-    );
-    if (!check.ok || normalized === null) {
-      await attempt.settle("failure");
-      ctx.audit.record("email_verification_failed", user.id, { reason: "wrong_password" }, ctx.now);
-      throw new AuthError(
-        "invalid_credentials",
-        "the password is not the one chosen in the signup that sent this link",
-      );
-    }
-    await attempt.settle("success");
+    if (await this.#o.proof.check(user.email, password, expected, ctx)) return;
+    ctx.audit.record("email_verification_failed", user.id, { reason: "wrong_password" }, ctx.now);
+    throw new AuthError("invalid_credentials", "the password is not the one chosen in the signup that sent this link");
   }
 }

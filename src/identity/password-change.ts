@@ -5,13 +5,11 @@
  * must pass the policy, and then every session ends — the route starts a fresh
  * one for the caller.
  */
-import { AuthError, tooManyRequests } from "../app/errors/codes";
+import { AuthError } from "../app/errors/codes";
 import type { RequestContext } from "../app/request-context";
-import type { AttemptBudget } from "../authn/attempt-budget";
-import type { PasswordMethod } from "../authn/methods/password";
+import type { PasswordProof } from "../authn/password-proof";
 import type { AuthenticationResult } from "../authn/types";
 import { logEvent } from "../lib/log";
-import { settled } from "../lib/settled";
 import type { Mailer } from "../mail/mailer";
 import { passwordChangedMail } from "../mail/templates";
 import type { AccountSessions } from "../sessions/account-sessions";
@@ -23,8 +21,7 @@ import type { UserService } from "./users";
 export interface PasswordChangeOptions {
   users: UserService;
   store: UserStore;
-  password: PasswordMethod;
-  budget: AttemptBudget;
+  proof: PasswordProof;
   sessions: AccountSessions;
   mailer: Mailer;
   passwords: PasswordHashParams;
@@ -55,30 +52,14 @@ export class PasswordChangeService {
 
     // A stolen access token must not become a way to guess the password faster
     // than login allows: the same budget and lock apply.
-    const attempt = await this.#o.budget.reserve(user.email, null, now);
-    if (!attempt.account.allowed) {
-      await attempt.abandon();
-      throw tooManyRequests(attempt.account.retryAfterMs);
-    }
-    const credentials = { email: user.email, password: currentPassword };
-    const outcome = await this.#o.password
-      .authenticate(credentials, settled(Promise.resolve(user)), ctx)
-      .catch(async (error: unknown) => {
-        await attempt.abandon();
-        throw error;
-      });
-    if (!outcome.ok) {
-      await attempt.settle("failure");
-      ctx.audit.record("password_change_failed", user.id, { reason: outcome.reason }, now);
+    if (!(await this.#o.proof.check(user.email, currentPassword, user.password_hash, ctx))) {
+      ctx.audit.record("password_change_failed", user.id, { reason: "wrong_password" }, now);
       throw new AuthError("wrong_password", "the current password is incorrect");
     }
-    await attempt.settle("success");
 
     const newHash = await hashPassword(password, this.#o.passwords);
-    // Compare-and-set against the hash we just verified (it may have been re-hashed
-    // by the check, so read it again): a concurrent change wins, not both.
-    const current = await this.#o.users.findById(user.id);
-    if (!current || !(await this.#o.store.replacePasswordHash(user.id, current.password_hash, newHash, now))) {
+    // Compare-and-set against the hash we just verified: a concurrent change wins, not both.
+    if (!(await this.#o.store.replacePasswordHash(user.id, user.password_hash, newHash, now))) {
       throw new AuthError("conflict", "the password was changed concurrently; try again");
     }
     // Every session ends (the old password may be why it is being changed);

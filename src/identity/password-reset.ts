@@ -3,14 +3,15 @@
  * "Forgot password": a mailed single-use link (a one-time secret of purpose
  * "password_reset") that sets a new password. Requesting answers the same
  * whether or not the email has an account. A completed reset ends every
- * session of the user and lifts any login lock.
+ * credential of the user (sessions, access tokens, API keys) and lifts any login lock.
  */
+import type { ApiKeyService } from "../api-keys/service";
 import { invalidGrant } from "../app/errors/codes";
 import type { RequestContext } from "../app/request-context";
 import type { AttemptBudget } from "../authn/attempt-budget";
 import { logEvent } from "../lib/log";
 import type { Mailer } from "../mail/mailer";
-import { passwordChangedMail, passwordResetMail } from "../mail/templates";
+import { passwordResetCompletedMail, passwordResetMail } from "../mail/templates";
 import type { OneTimeSecrets } from "../one-time-secrets/one-time-secrets";
 import type { AccountSessions } from "../sessions/account-sessions";
 import { acceptNewPassword } from "./password-policy";
@@ -24,6 +25,7 @@ export interface PasswordResetOptions {
   secrets: OneTimeSecrets;
   sessions: AccountSessions;
   budget: AttemptBudget;
+  apiKeys: ApiKeyService;
   mailer: Mailer;
   publicUrl: string;
   tokenTtlSeconds: number;
@@ -72,23 +74,24 @@ export class PasswordResetService {
   /**
    * The password is changed and committed. What follows must not turn that into
    * an error answer (a retry would only see a spent link), so each step is best
-   * effort: a failure is logged and the rest still runs.
+   * effort: a failure is logged and the rest still runs. A reset usually means
+   * the old password leaked, so every credential of the account ends: sessions,
+   * access tokens and API keys; the mail to the owner says what ended.
    */
   async #followUp(user: UserRecord, now: number): Promise<void> {
-    const steps: [string, () => Promise<unknown>][] = [
-      ["delete_reset_tokens", () => this.#o.secrets.revokeAll(user.id, "password_reset")],
-      // Every session dies (a reset usually means the old password leaked) ...
-      ["end_sessions", () => this.#o.sessions.endAll(user.id, now)],
-      // ... and a lock on the account lifts: its owner has just proven control of the address.
-      ["unlock_account", () => this.#o.budget.forgive(user.email)],
-      ["mail_owner", () => this.#o.mailer.send(passwordChangedMail(user.email, this.#o.publicUrl, now))],
-    ];
-    await Promise.all(
-      steps.map(([step, run]) =>
-        run().catch((error: unknown) =>
-          logEvent("error", "password_reset_follow_up_failed", { user_id: user.id, step, error: String(error) }),
-        ),
-      ),
-    );
+    const bestEffort = <T>(step: string, run: () => Promise<T>): Promise<T | null> =>
+      run().catch((error: unknown) => {
+        logEvent("error", "password_reset_follow_up_failed", { user_id: user.id, step, error: String(error) });
+        return null;
+      });
+    const [, , , keys] = await Promise.all([
+      bestEffort("delete_reset_tokens", () => this.#o.secrets.revokeAll(user.id, "password_reset")),
+      bestEffort("end_sessions", () => this.#o.sessions.endAll(user.id, now)),
+      // A lock on the account lifts: its owner has just proven control of the address.
+      bestEffort("unlock_account", () => this.#o.budget.forgive(user.email)),
+      bestEffort("revoke_api_keys", () => this.#o.apiKeys.revokeAll(user.id, now)),
+    ]);
+    const mail = passwordResetCompletedMail(user.email, this.#o.publicUrl, now, { apiKeysRevoked: keys });
+    await bestEffort("mail_owner", () => this.#o.mailer.send(mail));
   }
 }

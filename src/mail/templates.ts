@@ -94,3 +94,33 @@ export function passwordChangedMail(to: string, publicUrl: string, now: number):
     `If this was not you, reset your password at ${publicUrl} right away.`,
   ]);
 }
+
+/** Sent when a password reset is completed: what ended with it. */
+export function passwordResetCompletedMail(
+  to: string,
+  publicUrl: string,
+  now: number,
+  ended: { apiKeysRevoked: number | null },
+): MailMessage {
+  const keys =
+    ended.apiKeysRevoked === null
+      ? "API keys may still be live (revoking them failed): review them"
+      : `${ended.apiKeysRevoked} API key${ended.apiKeysRevoked === 1 ? " was" : "s were"} revoked`;
+  return message(to, "Your password was reset", [
+    `The password of your account was reset at ${new Date(now).toISOString()}. Every session was signed out, every access token was revoked, and ${keys}.`,
+    `If this was not you, reset your password at ${publicUrl} right away.`,
+  ]);
+}
+
+/** Sent when an API key is created: a credential that outlives every session must not appear unannounced. */
+export function apiKeyCreatedMail(
+  to: string,
+  publicUrl: string,
+  key: { name: string; prefix: string; scopes: string[]; expires_at: string | null; created_at: string },
+  ip: string | null,
+): MailMessage {
+  return message(to, "A new API key was created for your account", [
+    `An API key named "${key.name}" (${key.prefix}…) was created at ${key.created_at}${ip ? ` from IP address ${ip}` : ""}, with the scopes ${key.scopes.join(", ")}; it expires at ${key.expires_at ?? "never"}.`,
+    `If this was not you, revoke it at ${publicUrl}, change your password and sign out everywhere.`,
+  ]);
+}

@@ -3,7 +3,7 @@
  * Sessions after login, both kinds (refresh-token families and cookie sessions):
  *   POST   /auth/refresh {refresh_token}   rotate the refresh token
  *   POST   /auth/logout                    end this session (and revoke this access token)
- *   POST   /auth/logout-all                end every session of the user
+ *   POST   /auth/logout-all {api_keys?}    end every session of the user (and every API key, if asked)
  *   GET    /auth/sessions                  list, with `current` marking the caller's own
  *   DELETE /auth/sessions/{id}             revoke one (someone else's id: 404, like an unknown one)
  * and, for browser sessions:
@@ -22,6 +22,7 @@ import { clearSessionCookie } from "./session-response";
 
 const refreshBody = z.object({ refresh_token: z.string().min(1).max(512) });
 const logoutBody = z.object({ refresh_token: z.string().min(1).max(512).optional() });
+const logoutAllBody = z.object({ api_keys: z.boolean().default(false) });
 const noSessionCookie = "this request carries no session cookie";
 const sessionUserGone = { description: "the session's user no longer exists", tokenPresent: false };
 
@@ -46,11 +47,14 @@ export const sessionRoutes = new Hono<AppEnv>()
     return c.body(null, 204);
   })
   .post("/logout-all", authenticate(), async (c) => {
-    const { identity, ctx } = c.var;
+    const { api_keys } = await readJson(c, logoutAllBody, { allowEmpty: true });
+    const { identity, ctx, services } = c.var;
     // The not-before marker ends refresh families, access tokens and cookie sessions alike.
-    await c.var.services.accountSessions.endAll(identity.userId, ctx.now);
+    await services.accountSessions.endAll(identity.userId, ctx.now);
+    // API keys are meant to outlive sessions: they end too only when asked.
+    const keys = api_keys ? await services.apiKeys.revokeAll(identity.userId, ctx.now) : 0;
     if (identity.kind === "cookie") clearSessionCookie(c);
-    ctx.audit.record("logout_all", identity.userId, {}, ctx.now);
+    ctx.audit.record("logout_all", identity.userId, api_keys ? { api_keys_revoked: keys } : {}, ctx.now);
     return c.body(null, 204);
   })
   .get("/sessions", authenticate(), async (c) => {

@@ -56,7 +56,7 @@ describe("password reset", () => {
     expect(await response.json()).toMatchObject({ user: { email } });
     await login(email, NEW_PASSWORD);
     await expectError(await postJson("/auth/login", { email, password: PASSWORD }), 401, "invalid_credentials");
-    expect((await outbox(email)).map((m) => m.subject)).toContain("Your password was changed");
+    expect((await outbox(email)).map((m) => m.subject)).toContain("Your password was reset");
   });
 
   it("ends every existing session", async () => {
@@ -130,7 +130,7 @@ describe("password reset", () => {
     );
     expect(response.status).toBe(200);
     await login(email, NEW_PASSWORD);
-    expect((await outbox(email)).map((m) => m.subject)).toContain("Your password was changed");
+    expect((await outbox(email)).map((m) => m.subject)).toContain("Your password was reset");
     expect(log).toHaveBeenCalledWith(expect.stringContaining("unlock_account"));
     log.mockRestore();
   });

@@ -41,6 +41,8 @@ export const ERRORS = {
   captcha_required: { status: 401 },
   csrf_failed: { status: 403 },
   insufficient_scope: { status: 403 },
+  /** RFC 9470: the caller must authenticate again (more recently) before this request. */
+  insufficient_user_authentication: { status: 401, bearerChallenge: true },
   not_found: { status: 404 },
   /** A known path with another method (RFC 9110 §15.5.6); the route answers with `Allow`. */
   method_not_allowed: { status: 405 },
@@ -81,12 +83,15 @@ export interface AuthErrorOptions {
   retryAfterSeconds?: number;
   /** False when no credential was presented at all: RFC 6750 §3.1's bare challenge. */
   tokenPresent?: boolean;
+  /** Extra auth-params for the Bearer challenge, e.g. RFC 9470's `max_age`. */
+  challenge?: Record<string, string>;
 }
 
 export class AuthError extends Error {
   readonly code: ErrorCode;
   readonly retryAfterSeconds: number | undefined;
   readonly tokenPresent: boolean;
+  readonly challenge: Record<string, string>;
 
   constructor(code: ErrorCode, description: string, options: AuthErrorOptions = {}) {
     super(description, { cause: options.cause });
@@ -94,6 +99,7 @@ export class AuthError extends Error {
     this.code = code;
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.tokenPresent = options.tokenPresent ?? true;
+    this.challenge = options.challenge ?? {};
   }
 
   get description(): string {

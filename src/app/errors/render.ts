@@ -17,10 +17,16 @@ export interface RenderedError {
 }
 
 /** A Bearer challenge (RFC 6750 §3): bare when no credential was presented (§3.1). */
-export function bearerChallenge(error: string, description: string, tokenPresent: boolean): string {
+export function bearerChallenge(
+  error: string,
+  description: string,
+  tokenPresent: boolean,
+  params: Record<string, string> = {},
+): string {
   if (!tokenPresent) return 'Bearer realm="edgelock"';
   const attributes = [`error="${error}"`];
   if (error === "invalid_token") attributes.push(`error_description="${description.replace(/["\\]/g, "'")}"`);
+  for (const [name, value] of Object.entries(params)) attributes.push(`${name}="${value.replace(/["\\]/g, "'")}"`);
   return `Bearer realm="edgelock", ${attributes.join(", ")}`;
 }
 
@@ -30,8 +36,9 @@ export function renderError(error: unknown, requestId: string | undefined): Rend
     const spec = errorSpec(error.code);
     const wire = wireError(error.code);
     const headers: Record<string, string> = { ...spec.headers };
-    if (spec.bearerChallenge)
-      headers["WWW-Authenticate"] = bearerChallenge(wire, error.description, error.tokenPresent);
+    if (spec.bearerChallenge) {
+      headers["WWW-Authenticate"] = bearerChallenge(wire, error.description, error.tokenPresent, error.challenge);
+    }
     const retryAfter = error.retryAfterSeconds ?? spec.retryAfterSeconds;
     if (retryAfter !== undefined) headers["Retry-After"] = String(retryAfter);
     if (spec.status >= 500) logEvent("error", error.code, { request_id: requestId, cause: String(error.cause) });
