@@ -6,6 +6,7 @@
  * 500 server_misconfigured and logs the names (never the values).
  */
 import { z } from "zod";
+import { PASSWORD_MIN_LENGTH_FLOOR, PASSWORD_MIN_LENGTH_SINGLE_FACTOR } from "../identity/password-policy";
 import { PBKDF2_MAX_ITERATIONS } from "../lib/crypto/pbkdf2";
 import { ConfigError } from "./errors/codes";
 
@@ -78,13 +79,19 @@ const schema = z
     ACCESS_TOKEN_AUDIENCE: z.string().min(1),
     ACCESS_TOKEN_TTL_SECONDS: seconds(600, 60, 86_400),
     ACCESS_TOKEN_CLIENT_ID: z.string().min(1).default("edgelock"),
-    REFRESH_TOKEN_TTL_SECONDS: seconds(2_592_000, 60, 31_536_000),
-    REFRESH_TOKEN_MAX_AGE_SECONDS: seconds(7_776_000, 60, 31_536_000),
+    REFRESH_TOKEN_TTL_SECONDS: seconds(604_800, 60, 31_536_000),
+    REFRESH_TOKEN_MAX_AGE_SECONDS: seconds(2_592_000, 60, 31_536_000),
     REFRESH_REUSE_GRACE_SECONDS: seconds(10, 0, 60),
     VERIFICATION_TOKEN_TTL_SECONDS: seconds(86_400, 60, 604_800),
     REQUIRE_EMAIL_VERIFICATION: booleanString(true),
     PBKDF2_ITERATIONS: z.coerce.number().int().min(10_000).max(PBKDF2_MAX_ITERATIONS).default(PBKDF2_MAX_ITERATIONS),
     PASSWORD_PEPPER: pepper,
+    PASSWORD_MIN_LENGTH: z.coerce
+      .number()
+      .int()
+      .min(PASSWORD_MIN_LENGTH_FLOOR)
+      .max(64)
+      .default(PASSWORD_MIN_LENGTH_SINGLE_FACTOR),
     PASSWORD_PEPPER_ID: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,16}$/, "must be 1-16 characters of A-Z a-z 0-9 _ -")
@@ -180,6 +187,7 @@ export interface Config {
     /** Every pepper we can verify with, keyed by id; the current one included. */
     peppers: Record<string, string>;
   };
+  passwordPolicy: { minLength: number };
   signingKeys: PrivateJwk[];
   cookieSessions: { idleMs: number; absoluteMs: number; rememberMeIdleMs: number; rememberMeAbsoluteMs: number };
   rateLimits: {
@@ -257,6 +265,7 @@ function toConfig(raw: RawConfig): Config {
       pepperId: raw.PASSWORD_PEPPER_ID,
       peppers: { ...(raw.PASSWORD_OLD_PEPPERS ?? {}), [raw.PASSWORD_PEPPER_ID]: raw.PASSWORD_PEPPER },
     },
+    passwordPolicy: { minLength: raw.PASSWORD_MIN_LENGTH },
     signingKeys: raw.JWT_PRIVATE_KEYS.keys,
     cookieSessions: {
       idleMs: raw.SESSION_IDLE_SECONDS * 1000,

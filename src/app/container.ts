@@ -193,6 +193,7 @@ export class Container {
       "signup",
       () =>
         new SignupService({
+          policy: this.config.passwordPolicy,
           store: this.#internals.users,
           verification: this.emailVerification,
           mailer: this.#internals.mailer,
@@ -208,6 +209,7 @@ export class Container {
       "passwordReset",
       () =>
         new PasswordResetService({
+          policy: this.config.passwordPolicy,
           users: this.users,
           store: this.#internals.users,
           secrets: this.#internals.secrets,
@@ -227,6 +229,7 @@ export class Container {
       "passwordChange",
       () =>
         new PasswordChangeService({
+          policy: this.config.passwordPolicy,
           users: this.users,
           store: this.#internals.users,
           proof: this.#internals.proof,

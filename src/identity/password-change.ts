@@ -13,12 +13,13 @@ import { logEvent } from "../lib/log";
 import type { Mailer } from "../mail/mailer";
 import { passwordChangedMail } from "../mail/templates";
 import type { AccountSessions } from "../sessions/account-sessions";
-import { acceptNewPassword } from "./password-policy";
+import { acceptNewPassword, type PasswordPolicy } from "./password-policy";
 import { hashPassword, type PasswordHashParams } from "./passwords";
 import type { UserStore } from "./user-store";
 import type { UserService } from "./users";
 
 export interface PasswordChangeOptions {
+  policy: PasswordPolicy;
   users: UserService;
   store: UserStore;
   proof: PasswordProof;
@@ -48,7 +49,7 @@ export class PasswordChangeService {
     const { now } = ctx;
     const user = await this.#o.users.requireActive(userId);
     // Policy first: a weak new password costs no attempt and changes nothing.
-    const password = acceptNewPassword(newPassword);
+    const password = acceptNewPassword(newPassword, this.#o.policy);
 
     // A stolen access token must not become a way to guess the password faster
     // than login allows: the same budget and lock apply.

@@ -26,7 +26,7 @@ export const passwordResetRoutes = new Hono<AppEnv>()
     // The same answer whether or not the address has an account.
     return c.json({ status: "reset_requested" }, 202);
   })
-  .get("/", (c) => tokenPage(c, passwordResetPage))
+  .get("/", (c) => tokenPage(c, passwordResetPage(c.var.services.config.passwordPolicy.minLength)))
   .post("/confirm", perIp, async (c) => {
     const { token, password } = await readJson(c, confirmBody);
     const { ctx } = c.var;

@@ -14,12 +14,13 @@ import type { Mailer } from "../mail/mailer";
 import { passwordResetCompletedMail, passwordResetMail } from "../mail/templates";
 import type { OneTimeSecrets } from "../one-time-secrets/one-time-secrets";
 import type { AccountSessions } from "../sessions/account-sessions";
-import { acceptNewPassword } from "./password-policy";
+import { acceptNewPassword, type PasswordPolicy } from "./password-policy";
 import { hashPassword, type PasswordHashParams } from "./passwords";
 import type { UserRecord, UserStore } from "./user-store";
 import type { UserService } from "./users";
 
 export interface PasswordResetOptions {
+  policy: PasswordPolicy;
   users: UserService;
   store: UserStore;
   secrets: OneTimeSecrets;
@@ -59,7 +60,7 @@ export class PasswordResetService {
 
   /** Sets the new password; the policy is checked before the token is touched, so a weak password spends nothing. */
   async complete(token: string, newPassword: string, now: number): Promise<UserRecord> {
-    const password = acceptNewPassword(newPassword);
+    const password = acceptNewPassword(newPassword, this.#o.policy);
     const hash = await hashPassword(password, this.#o.passwords);
     // One transaction: the token is spent exactly when the password changes.
     const spent = await this.#o.secrets.spend(token, "password_reset", now, (userIdSql, params) =>

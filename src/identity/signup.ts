@@ -12,11 +12,12 @@ import { logEvent } from "../lib/log";
 import type { Mailer, MailMessage } from "../mail/mailer";
 import { signupAttemptMail } from "../mail/templates";
 import type { EmailVerification } from "./email-verification";
-import { acceptNewPassword } from "./password-policy";
+import { acceptNewPassword, type PasswordPolicy } from "./password-policy";
 import { hashPassword, type PasswordHashParams } from "./passwords";
 import type { UserRecord, UserStore } from "./user-store";
 
 export interface SignupOptions {
+  policy: PasswordPolicy;
   store: UserStore;
   verification: EmailVerification;
   mailer: Mailer;
@@ -40,7 +41,7 @@ export class SignupService {
     const { now } = ctx;
     const email = normalizeEmail(rawEmail);
     if (!isValidEmail(email)) throw invalidRequest("email is not a valid email address");
-    const password = acceptNewPassword(rawPassword);
+    const password = acceptNewPassword(rawPassword, this.#o.policy);
     // Hash before looking at whether the email exists, so both answers take the same time.
     const passwordHash = await hashPassword(password, this.#o.passwords);
     const verified = !this.#o.requireEmailVerification;

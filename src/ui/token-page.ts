@@ -72,12 +72,15 @@ export const verifyEmailPage: TokenPage = {
   failure: "This link is invalid, expired or already used.",
 };
 
-export const passwordResetPage: TokenPage = {
-  title: "Choose a new password",
-  intro: "At least 8 characters. Every session of your account will be signed out.",
-  action: "/auth/password-reset/confirm",
-  button: "Set password",
-  password: { label: "New password", autocomplete: "new-password", minLength: 8 },
-  success: "Your password has been changed. You can log in with it now.",
-  failure: "This link is invalid, expired or already used.",
-};
+/** The reset page for a deployment whose passwords must have at least `minLength` characters. */
+export function passwordResetPage(minLength: number): TokenPage {
+  return {
+    title: "Choose a new password",
+    intro: `At least ${minLength} characters. Every session of your account will be signed out.`,
+    action: "/auth/password-reset/confirm",
+    button: "Set password",
+    password: { label: "New password", autocomplete: "new-password", minLength },
+    success: "Your password has been changed. You can log in with it now.",
+    failure: "This link is invalid, expired or already used.",
+  };
+}

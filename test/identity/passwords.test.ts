@@ -48,17 +48,24 @@ describe("password hashing", () => {
 });
 
 describe("password policy", () => {
+  const floor = { minLength: 8 };
+
   it("returns the NFKC form that gets hashed", () => {
-    expect(acceptNewPassword("ﬁne password")).toBe("fine password");
+    expect(acceptNewPassword("ﬁne password", floor)).toBe("fine password");
   });
 
   it("counts code points, not UTF-16 units", () => {
-    expect(acceptNewPassword("😀".repeat(8))).toBe("😀".repeat(8));
-    expect(() => acceptNewPassword("😀".repeat(7))).toThrow(/at least 8/);
-    expect(() => acceptNewPassword("😀".repeat(257))).toThrow(/at most 256/);
+    expect(acceptNewPassword("😀".repeat(8), floor)).toBe("😀".repeat(8));
+    expect(() => acceptNewPassword("😀".repeat(7), floor)).toThrow(/at least 8/);
+    expect(() => acceptNewPassword("😀".repeat(257), floor)).toThrow(/at most 256/);
+  });
+
+  it("takes its minimum from the deployment's setting", () => {
+    expect(() => acceptNewPassword("fourteen chars", { minLength: 15 })).toThrow(/at least 15/);
+    expect(acceptNewPassword("fifteen chars!!", { minLength: 15 })).toBe("fifteen chars!!");
   });
 
   it("refuses very long input before normalizing it", () => {
-    expect(() => acceptNewPassword("a".repeat(100_000))).toThrow(/at most 256/);
+    expect(() => acceptNewPassword("a".repeat(100_000), floor)).toThrow(/at most 256/);
   });
 });

@@ -123,6 +123,21 @@ describe("POST /auth/signup", () => {
     expect(count).toBe(1);
   });
 
+  it("asks 15 characters by default (a password is the only factor), and the setting can lower it to 8", async () => {
+    const fourteen = "fourteen chars";
+    const { error_description } = await expectError(
+      await postJson("/auth/signup", { email: freshEmail(), password: fourteen }),
+      400,
+      "weak_password",
+    );
+    expect(error_description).toContain("at least 15");
+    const lowered = await sendWithEnv(
+      { PASSWORD_MIN_LENGTH: "8" },
+      jsonRequest("/auth/signup", { email: freshEmail(), password: fourteen }),
+    );
+    expect(lowered.status).toBe(202);
+  });
+
   it.each([
     ["too short", "short7!"],
     ["too common", "password123"],
