@@ -3,6 +3,7 @@
 // themselves a role). Local D1 by default; --remote for the deployed database.
 // Extra wrangler flags (e.g. --persist-to DIR) pass through.
 import { spawnSync } from "node:child_process";
+import { emailKey, normalizeEmail } from "../src/lib/email.ts";
 
 const args = process.argv.slice(2);
 const emailIndex = args.indexOf("--email");
@@ -12,20 +13,25 @@ if (!raw) {
   console.error("usage: npm run admin:create -- --email <email> [--remote]");
   process.exit(2);
 }
-// The same normalization as the Worker (trim, NFC, lowercase). The address goes
+// The Worker's own normalization and key (src/lib/email.ts). The address goes
 // into SQL, so it must be plain: anything with a quote or a backslash is refused.
-const email = raw.trim().normalize("NFC").toLowerCase();
-if (!/^[^\s@'"\\;]{1,64}@[^\s@'"\\;.]+(\.[^\s@'"\\;.]+)+$/u.test(email)) {
+const email = normalizeEmail(raw);
+const key = emailKey(raw);
+const plain = /^[^\s@'"\\;]{1,64}@[^\s@'"\\;.]+(\.[^\s@'"\\;.]+)+$/u;
+if (!plain.test(email) || !plain.test(key)) {
   console.error(`not a plain email address: ${raw}`);
   process.exit(2);
 }
 const where = rest.includes("--remote") ? [] : ["--local"];
 const now = Date.now();
+// The account as the Worker finds it: by key, or by stored address while not yet keyed.
+const matchOf = (t) => `(${t}email_key = '${key}' OR (${t}email_key IS NULL AND ${t}email = '${email}'))`;
+const match = matchOf("");
 const sql = `INSERT INTO user_roles (user_id, role, granted_at, granted_by)
-  SELECT id, 'admin', ${now}, NULL FROM users WHERE email = '${email}' ON CONFLICT DO NOTHING;
+  SELECT id, 'admin', ${now}, NULL FROM users WHERE ${match} ON CONFLICT DO NOTHING;
   INSERT INTO audit_log (created_at, event, user_id, details)
-  SELECT ${now}, 'role_assigned', id, '{"role":"admin","by":"admin:create"}' FROM users WHERE email = '${email}' AND changes() > 0;
-  SELECT u.email, ur.role FROM users u JOIN user_roles ur ON ur.user_id = u.id WHERE u.email = '${email}' AND ur.role = 'admin';`;
+  SELECT ${now}, 'role_assigned', id, '{"role":"admin","by":"admin:create"}' FROM users WHERE ${match} AND changes() > 0;
+  SELECT u.email, ur.role FROM users u JOIN user_roles ur ON ur.user_id = u.id WHERE ${matchOf("u.")} AND ur.role = 'admin';`;
 const run = spawnSync(
   "node_modules/.bin/wrangler",
   ["d1", "execute", "DB", ...where, ...rest, "--json", "--command", sql],

@@ -53,7 +53,10 @@ export class CostProbes {
       rate_limiter_check: await meanMs(count, () => limiter.consume(`bench:ip:${run}`, rate, Date.now())),
       kv_get: await meanMs(count, (i) => kv.get(kvKey(i), "json")),
       kv_put: await meanMs(count, (i) => kv.put(kvKey(i), "{}", { expirationTtl: 60 })),
-      d1_select: await meanMs(count, (i) => users.findByEmail(`bench-${run}-${i}@bench.invalid`)),
+      d1_select: await meanMs(count, (i) => {
+        const email = `bench-${run}-${i}@bench.invalid`;
+        return users.findByEmail(email, email);
+      }),
       d1_batch_of_3: await meanMs(count, () =>
         db.batch([db.prepare("SELECT 1"), db.prepare("SELECT 2"), db.prepare("SELECT 3")]),
       ),

@@ -7,7 +7,7 @@
 import { AuthError, invalidRequest } from "../app/errors/codes";
 import type { RequestContext } from "../app/request-context";
 import { randomId } from "../lib/crypto/random";
-import { isValidEmail, normalizeEmail } from "../lib/email";
+import { emailKey, isValidEmail, normalizeEmail } from "../lib/email";
 import { logEvent } from "../lib/log";
 import type { Mailer, MailMessage } from "../mail/mailer";
 import { signupAttemptMail } from "../mail/templates";
@@ -46,9 +46,11 @@ export class SignupService {
     const passwordHash = await hashPassword(password, this.#o.passwords);
     const verified = !this.#o.requireEmailVerification;
     const id = randomId();
+    const key = emailKey(email);
     const inserted = await this.#o.store.insert({
       id,
       email,
+      emailKey: key,
       passwordHash,
       emailVerifiedAt: verified ? now : null,
       now,
@@ -70,7 +72,7 @@ export class SignupService {
     // stays exactly as it is. A still-unverified account gets a mail that says a
     // new signup was attempted, with a link that only this signup's password
     // confirms (and then installs); a verified one only tells its owner about it.
-    const existing = await this.#o.store.findByEmail(email);
+    const existing = await this.#o.store.findByEmail(key, email);
     if (existing && existing.email_verified_at === null) {
       const link = await this.#o.verification.linkMail(existing.id, email, passwordHash, now, { repeated: true });
       await this.#send(link);

@@ -6,6 +6,8 @@
 export interface UserRecord {
   id: string;
   email: string;
+  /** NFKC + case-folded `email`, unique (lib/email.ts emailKey); NULL for rows not yet keyed (migration 0010). */
+  email_key: string | null;
   /** Null for an account without a password (it signs in another way). */
   password_hash: string | null;
   email_verified_at: number | null;
@@ -20,6 +22,7 @@ export interface UserRecord {
 export interface NewUser {
   id: string;
   email: string;
+  emailKey: string;
   passwordHash: string | null;
   emailVerifiedAt: number | null;
   now: number;
@@ -32,24 +35,28 @@ export class UserStore {
     this.#db = db;
   }
 
-  findByEmail(email: string): Promise<UserRecord | null> {
-    return this.#db.prepare("SELECT * FROM users WHERE email = ?").bind(email).first<UserRecord>();
+  /** The user whose address has `key`; a row not yet keyed is found by its stored address. */
+  findByEmail(key: string, stored: string): Promise<UserRecord | null> {
+    return this.#db
+      .prepare("SELECT * FROM users WHERE email_key = ?1 OR (email_key IS NULL AND email = ?2) LIMIT 1")
+      .bind(key, stored)
+      .first<UserRecord>();
   }
 
   findById(id: string): Promise<UserRecord | null> {
     return this.#db.prepare("SELECT * FROM users WHERE id = ?").bind(id).first<UserRecord>();
   }
 
-  /** Inserts the user; returns false (and changes nothing) when the email is taken. */
+  /** Inserts the user; returns false (and changes nothing) when the email (or its key) is taken. */
   async insert(user: NewUser): Promise<boolean> {
-    // ON CONFLICT DO NOTHING makes "taken" an answer instead of an exception,
-    // and leaves the existing row untouched.
+    // ON CONFLICT DO NOTHING (either unique index: the address or its key) makes
+    // "taken" an answer instead of an exception, and leaves the existing row untouched.
     const result = await this.#db
       .prepare(
-        `INSERT INTO users (id, email, password_hash, email_verified_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING`,
+        `INSERT INTO users (id, email, email_key, password_hash, email_verified_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
       )
-      .bind(user.id, user.email, user.passwordHash, user.emailVerifiedAt, user.now, user.now)
+      .bind(user.id, user.email, user.emailKey, user.passwordHash, user.emailVerifiedAt, user.now, user.now)
       .run();
     return result.meta.changes === 1;
   }

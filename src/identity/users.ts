@@ -5,7 +5,7 @@
  * API responses may show (never the hash).
  */
 import { invalidToken, notFound } from "../app/errors/codes";
-import { isValidEmail, normalizeEmail } from "../lib/email";
+import { emailKey, isValidEmail, normalizeEmail } from "../lib/email";
 import type { UserRecord, UserStore } from "./user-store";
 
 export interface PublicUser {
@@ -38,7 +38,7 @@ export class UserService {
   /** The account an email names, if any (a read with no effect, safe to start early). */
   async findByEmail(rawEmail: string): Promise<UserRecord | null> {
     const email = normalizeEmail(rawEmail);
-    return isValidEmail(email) ? this.#store.findByEmail(email) : null;
+    return isValidEmail(email) ? this.#store.findByEmail(emailKey(email), email) : null;
   }
 
   /**

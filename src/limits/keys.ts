@@ -1,11 +1,11 @@
 /**
  * @module limits/keys
  * Every RateLimiter key, built in one place (one Durable Object per key, so
- * no object is a global hot spot). Emails are keyed in their canonical form and
+ * no object is a global hot spot). Emails are keyed by their uniqueness key and
  * IPs by the address a limit counts (IPv6 by /64), so variants of one count once.
  */
 import { limitSubject } from "../lib/client-address";
-import { normalizeEmail } from "../lib/email";
+import { emailKey } from "../lib/email";
 
 /** The per-route, per-IP limit, e.g. `login:ip:198.51.100.7`. */
 export function ipLimitKey(route: string, ip: string | null): string {
@@ -14,12 +14,12 @@ export function ipLimitKey(route: string, ip: string | null): string {
 
 /** Mails one address may be sent for `purpose` (signup, password reset) per hour. */
 export function mailQuotaKey(purpose: MailQuotaPurpose, email: string): string {
-  return `${purpose}:email:${normalizeEmail(email)}`;
+  return `${purpose}:email:${emailKey(email)}`;
 }
 
 /** The failed-login budget of an account, counted whether or not the account exists. */
 export function loginAccountKey(email: string): string {
-  return `login:acct:${normalizeEmail(email)}`;
+  return `login:acct:${emailKey(email)}`;
 }
 
 /** Failed logins from one IP, across accounts (only for the CAPTCHA threshold; never locks). */

@@ -123,6 +123,31 @@ describe("POST /auth/signup", () => {
     expect(count).toBe(1);
   });
 
+  it.each([
+    ["a NUL", "ada\u0000@example.com"],
+    ["a bidi override", "ada\u202e@example.com"],
+    ["a zero-width space", "a\u200bda@example.com"],
+    ["a display name", "Ada <ada@example.com>"],
+    ["angle brackets without spaces", "Ada<ada@example.com>"],
+    ["a quoted local part", '"ada"@example.com'],
+  ])("refuses an address holding %s with 400 invalid_request", async (_, email) => {
+    await expectError(await postJson("/auth/signup", { email, password: PASSWORD }), 400, "invalid_request");
+  });
+
+  it("treats compatibility variants of an address as the same account (NFKC and case folding)", async () => {
+    const local = `kate-${crypto.randomUUID().slice(0, 8)}`;
+    const email = await signupAndVerify(`${local}@example.com`);
+    // "ｋ" is a fullwidth k: under NFKC it is the same address.
+    const wide = `ｋ${local.slice(1)}@example.com`;
+    const again = await postJson("/auth/signup", { email: wide, password: "another password entirely" });
+    expect(again.status).toBe(202);
+    expect(await userRow(wide)).toBeNull();
+    // The same account logs in by either spelling, and a lock counts both alike.
+    await login(wide);
+    for (let i = 0; i < 5; i++) await postJson("/auth/login", { email: wide, password: "wrong password entirely" });
+    await expectError(await postJson("/auth/login", { email, password: PASSWORD }), 429, "too_many_requests");
+  });
+
   it("asks 15 characters by default (a password is the only factor), and the setting can lower it to 8", async () => {
     const fourteen = "fourteen chars";
     const { error_description } = await expectError(

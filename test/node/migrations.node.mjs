@@ -92,3 +92,28 @@ test("0008 and 0009 keep every row and move one-time tokens into one_time_secret
   query("UPDATE users SET password_hash = NULL WHERE id = 'u1'");
   assert.deepEqual(query("SELECT password_hash FROM users WHERE id = 'u1'"), [{ password_hash: null }]);
 });
+
+test("0010 keys ASCII addresses in SQL, and users:email-keys keys the rest, reporting collisions", () => {
+  // Two accounts that are one address under NFKC ("ｋ" is a fullwidth k), and one with a ligature.
+  runFile(
+    "users.sql",
+    `INSERT INTO users (id, email, email_key, password_hash, created_at, updated_at) VALUES
+       ('u-kate', 'kate@example.com', 'kate@example.com', 'h', 1, 1);
+     INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES
+       ('u-kate-wide', 'ｋate@example.com', 'h', 1, 1), ('u-fiona', 'ﬁona@example.com', 'h', 1, 1);`,
+  );
+  const run = spawnSync("node", ["scripts/email-keys.mjs", "--persist-to", dir], { encoding: "utf8" });
+  assert.equal(run.status, 3, run.stderr);
+  assert.match(run.stdout, /keyed 1 account/);
+  assert.match(run.stdout, /collision kate@example\.com: u-kate <kate@example\.com>, u-kate-wide <ｋate@example\.com>/);
+  assert.deepEqual(
+    query("SELECT id, email_key FROM users WHERE id IN ('u-kate', 'u-kate-wide', 'u-fiona') ORDER BY id"),
+    [
+      { id: "u-fiona", email_key: "fiona@example.com" },
+      { id: "u-kate", email_key: "kate@example.com" },
+      { id: "u-kate-wide", email_key: null },
+    ],
+  );
+  // The migration keyed the ASCII address of the earlier test in SQL.
+  assert.deepEqual(query("SELECT email_key FROM users WHERE id = 'u1'"), [{ email_key: "ada@example.com" }]);
+});
