@@ -55,6 +55,15 @@ describe("configuration", () => {
     expect(parseConfig(quiet).mail.transport).toBe("log");
   });
 
+  it("defaults to 15-character passwords and 7-day idle, 30-day absolute refresh sessions", () => {
+    const { PASSWORD_MIN_LENGTH, REFRESH_TOKEN_TTL_SECONDS, REFRESH_TOKEN_MAX_AGE_SECONDS, ...unset } =
+      env as unknown as Record<string, unknown>;
+    const config = parseConfig(unset);
+    expect(config.passwordPolicy.minLength).toBe(15);
+    expect(config.refreshToken).toMatchObject({ ttlSeconds: 7 * 86_400, maxAgeSeconds: 30 * 86_400 });
+    expect(() => parseConfig({ ...unset, PASSWORD_MIN_LENGTH: "7" })).toThrow(/PASSWORD_MIN_LENGTH/);
+  });
+
   it("reads the environment once per env object", () => {
     expect(getConfig(env)).toBe(getConfig(env));
     expect(getConfig(env).accessToken).toEqual({ audience: "https://api.test", ttlSeconds: 600, clientId: "edgelock" });
