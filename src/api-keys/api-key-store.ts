@@ -63,6 +63,13 @@ export class ApiKeyStore {
     return result.meta.changes;
   }
 
+  /** The revocation of every live key of the user that `userIdSql` names, for a batch of the caller's. */
+  revokeAllStatement(userIdSql: string, params: unknown[], now: number): D1PreparedStatement {
+    return this.#db
+      .prepare(`UPDATE api_keys SET revoked_at = ? WHERE revoked_at IS NULL AND user_id = ${userIdSql}`)
+      .bind(now, ...params);
+  }
+
   async markUsed(id: string, now: number): Promise<void> {
     await this.#db.prepare("UPDATE api_keys SET last_used_at = ? WHERE id = ?").bind(now, id).run();
   }

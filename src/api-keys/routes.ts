@@ -10,8 +10,10 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app/app-env";
+import { invalidToken } from "../app/errors/codes";
 import { readJson } from "../app/json-body";
 import { authenticate, type Identity } from "../authn/authenticate-middleware";
+import { accessNotBeforeSeconds } from "../identity/users";
 
 const createBody = z.object({
   name: z.string().trim().min(1).max(100),
@@ -44,6 +46,12 @@ export const apiKeyRoutes = new Hono<AppEnv>()
     const { ctx, services } = c.var;
     await services.stepUp.require(userId, authTimeOf(c.var.identity), body.password, ctx);
     const [owner, grants] = await Promise.all([services.users.requireActive(userId), services.roles.grantsFor(userId)]);
+    // D1, not KV: a token older than a logout-all or reset mints nothing, even
+    // where the revocation list has not arrived yet (it can lag a minute).
+    const { identity } = c.var;
+    if (identity.kind === "bearer" && identity.claims.iat < accessNotBeforeSeconds(owner)) {
+      throw invalidToken("the credential has been revoked");
+    }
     const expiresAt = body.expires_at === undefined ? null : Date.parse(body.expires_at);
     const request = { name: body.name, scopes: body.scopes, expiresAt, signing: body.signing };
     const created = await services.apiKeys.create(owner, grants, request, ctx);

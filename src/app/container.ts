@@ -215,7 +215,7 @@ export class Container {
           secrets: this.#internals.secrets,
           sessions: this.accountSessions,
           budget: this.#internals.budget,
-          apiKeys: this.apiKeys,
+          apiKeyStore: this.#internals.apiKeys,
           mailer: this.#internals.mailer,
           publicUrl: this.config.publicUrl,
           tokenTtlSeconds: this.config.passwordResetTokenTtlSeconds,

@@ -8,6 +8,7 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app/app-env";
 import { insufficientScope, invalidToken } from "../app/errors/codes";
+import { accessNotBeforeSeconds } from "../identity/users";
 import { can } from "../verify/policy";
 
 export function requirePermission(permission: string) {
@@ -16,7 +17,7 @@ export function requirePermission(permission: string) {
     const grants = await c.var.services.roles.authorizationFor(identity.userId);
     // D1, not KV: a disabled account, or a token older than the user's markers,
     // is refused here at once, everywhere (KV's revocation copy can lag a minute).
-    const notBefore = grants ? Math.ceil(Math.max(grants.tokens_not_before, grants.access_not_before) / 1000) : 0;
+    const notBefore = grants ? accessNotBeforeSeconds(grants) : 0;
     if (!grants || grants.disabled_at !== null || (identity.kind === "bearer" && identity.claims.iat < notBefore)) {
       throw invalidToken("the credential has been revoked");
     }

@@ -5,7 +5,7 @@
  * whether or not the email has an account. A completed reset ends every
  * credential of the user (sessions, access tokens, API keys) and lifts any login lock.
  */
-import type { ApiKeyService } from "../api-keys/service";
+import type { ApiKeyStore } from "../api-keys/api-key-store";
 import { invalidGrant } from "../app/errors/codes";
 import type { RequestContext } from "../app/request-context";
 import type { AttemptBudget } from "../authn/attempt-budget";
@@ -26,7 +26,7 @@ export interface PasswordResetOptions {
   secrets: OneTimeSecrets;
   sessions: AccountSessions;
   budget: AttemptBudget;
-  apiKeys: ApiKeyService;
+  apiKeyStore: ApiKeyStore;
   mailer: Mailer;
   publicUrl: string;
   tokenTtlSeconds: number;
@@ -62,37 +62,41 @@ export class PasswordResetService {
   async complete(token: string, newPassword: string, now: number): Promise<UserRecord> {
     const password = acceptNewPassword(newPassword, this.#o.policy);
     const hash = await hashPassword(password, this.#o.passwords);
-    // One transaction: the token is spent exactly when the password changes.
-    const spent = await this.#o.secrets.spend(token, "password_reset", now, (userIdSql, params) =>
-      this.#o.store.resetPasswordStatement(userIdSql, params, hash, now),
-    );
-    const user = spent?.userId ? await this.#o.users.findById(spent.userId) : null;
-    if (!user || user.disabled_at !== null) throw invalidGrant("the reset token is invalid, expired or already used");
-    await this.#followUp(user, now);
+    // One transaction: the token is spent exactly when the password changes, every
+    // earlier session is voided and every API key revoked; none without the others.
+    const spent = await this.#o.secrets.spendWith(token, "password_reset", now, [
+      (userIdSql, params) => this.#o.store.resetPasswordStatement(userIdSql, params, hash, now),
+      (userIdSql, params) => this.#o.apiKeyStore.revokeAllStatement(userIdSql, params, now),
+    ]);
+    const userId = spent?.secret.userId;
+    const user = userId ? await this.#o.users.findById(userId) : null;
+    if (!spent || !user || user.disabled_at !== null) {
+      throw invalidGrant("the reset token is invalid, expired or already used");
+    }
+    await this.#followUp(user, now, spent.changes[1] ?? 0);
     return user;
   }
 
   /**
-   * The password is changed and committed. What follows must not turn that into
-   * an error answer (a retry would only see a spent link), so each step is best
-   * effort: a failure is logged and the rest still runs. A reset usually means
-   * the old password leaked, so every credential of the account ends: sessions,
-   * access tokens and API keys; the mail to the owner says what ended.
+   * The password is changed, every session voided and every API key revoked, in
+   * one commit (a reset usually means the old password leaked). What follows
+   * must not turn that into an error answer (a retry would only see a spent
+   * link), so each step is best effort: a failure is logged and the rest still
+   * runs. The mail to the owner says what ended.
    */
-  async #followUp(user: UserRecord, now: number): Promise<void> {
-    const bestEffort = <T>(step: string, run: () => Promise<T>): Promise<T | null> =>
+  async #followUp(user: UserRecord, now: number, apiKeysRevoked: number): Promise<void> {
+    const bestEffort = (step: string, run: () => Promise<unknown>): Promise<unknown> =>
       run().catch((error: unknown) => {
         logEvent("error", "password_reset_follow_up_failed", { user_id: user.id, step, error: String(error) });
-        return null;
       });
-    const [, , , keys] = await Promise.all([
+    const mail = passwordResetCompletedMail(user.email, this.#o.publicUrl, now, { apiKeysRevoked });
+    await Promise.all([
       bestEffort("delete_reset_tokens", () => this.#o.secrets.revokeAll(user.id, "password_reset")),
+      // The D1 marker ended every session above; this tells edge verifiers too.
       bestEffort("end_sessions", () => this.#o.sessions.endAll(user.id, now)),
       // A lock on the account lifts: its owner has just proven control of the address.
       bestEffort("unlock_account", () => this.#o.budget.forgive(user.email)),
-      bestEffort("revoke_api_keys", () => this.#o.apiKeys.revokeAll(user.id, now)),
+      bestEffort("mail_owner", () => this.#o.mailer.send(mail)),
     ]);
-    const mail = passwordResetCompletedMail(user.email, this.#o.publicUrl, now, { apiKeysRevoked: keys });
-    await bestEffort("mail_owner", () => this.#o.mailer.send(mail));
   }
 }

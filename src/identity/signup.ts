@@ -72,12 +72,15 @@ export class SignupService {
     // stays exactly as it is. A still-unverified account gets a mail that says a
     // new signup was attempted, with a link that only this signup's password
     // confirms (and then installs); a verified one only tells its owner about it.
+    // Mail goes to the account's stored address, never to the one just typed:
+    // the two are one address by key, but only the stored one is the account's.
     const existing = await this.#o.store.findByEmail(key, email);
+    const to = existing?.email ?? email;
     if (existing && existing.email_verified_at === null) {
-      const link = await this.#o.verification.linkMail(existing.id, email, passwordHash, now, { repeated: true });
+      const link = await this.#o.verification.linkMail(existing.id, to, passwordHash, now, { repeated: true });
       await this.#send(link);
     } else {
-      await this.#send(signupAttemptMail(email, this.#o.publicUrl));
+      await this.#send(signupAttemptMail(to, this.#o.publicUrl));
     }
     return { kind: "verification_required", userId: existing?.id ?? id, existingAccount: true };
   }

@@ -35,10 +35,17 @@ export class UserStore {
     this.#db = db;
   }
 
-  /** The user whose address has `key`; a row not yet keyed is found by its stored address. */
+  /**
+   * The user whose address has `key`; a row not yet keyed is found by its
+   * stored address. The exact stored address wins over a key match, so an
+   * account keyed later cannot shadow an older one not keyed yet.
+   */
   findByEmail(key: string, stored: string): Promise<UserRecord | null> {
     return this.#db
-      .prepare("SELECT * FROM users WHERE email_key = ?1 OR (email_key IS NULL AND email = ?2) LIMIT 1")
+      .prepare(
+        `SELECT * FROM users WHERE email_key = ?1 OR (email_key IS NULL AND email = ?2)
+         ORDER BY email = ?2 DESC LIMIT 1`,
+      )
       .bind(key, stored)
       .first<UserRecord>();
   }

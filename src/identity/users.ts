@@ -5,7 +5,7 @@
  * API responses may show (never the hash).
  */
 import { invalidToken, notFound } from "../app/errors/codes";
-import { emailKey, isValidEmail, normalizeEmail } from "../lib/email";
+import { emailKey, looksLikeEmail, normalizeEmail } from "../lib/email";
 import type { UserRecord, UserStore } from "./user-store";
 
 export interface PublicUser {
@@ -24,6 +24,14 @@ export function publicUser(user: UserRecord): PublicUser {
   };
 }
 
+/**
+ * Access tokens with `iat` (seconds) below this are void for the user: the
+ * later of the logout-all marker and the role-change marker, rounded up.
+ */
+export function accessNotBeforeSeconds(markers: { tokens_not_before: number; access_not_before: number }): number {
+  return Math.ceil(Math.max(markers.tokens_not_before, markers.access_not_before) / 1000);
+}
+
 export class UserService {
   readonly #store: UserStore;
 
@@ -38,7 +46,7 @@ export class UserService {
   /** The account an email names, if any (a read with no effect, safe to start early). */
   async findByEmail(rawEmail: string): Promise<UserRecord | null> {
     const email = normalizeEmail(rawEmail);
-    return isValidEmail(email) ? this.#store.findByEmail(emailKey(email), email) : null;
+    return looksLikeEmail(email) ? this.#store.findByEmail(emailKey(email), email) : null;
   }
 
   /**

@@ -25,9 +25,11 @@ export function limitSubject(ip: string | null): string {
   if (IPV4.test(ip)) return ip;
   const groups = ipv6Groups(ip);
   if (!groups) return "unknown";
-  // IPv4-mapped IPv6 (::ffff:192.0.2.1) is the IPv4 client it names.
-  const mapped = ip.slice(ip.lastIndexOf(":") + 1);
-  if (IPV4.test(mapped)) return mapped;
+  // An IPv4-mapped IPv6 address (::ffff:0:0/96) is the IPv4 client it names;
+  // any other IPv6 with a dotted tail is counted by its /64 like the rest.
+  const tail = ip.slice(ip.lastIndexOf(":") + 1);
+  const head = groups.slice(0, 6).map((group) => group.replace(/^0+(?=.)/, ""));
+  if (IPV4.test(tail) && head.join(":") === "0:0:0:0:0:ffff") return tail;
   return `${groups
     .slice(0, 4)
     .map((group) => group.replace(/^0+(?=.)/, ""))

@@ -22,14 +22,25 @@ export function normalizeEmail(email: string): string {
 }
 
 /**
- * The uniqueness key: NFKC and case folding over the stored form, so
+ * The uniqueness key: NFKC and lower-casing over the stored form, so
  * compatibility variants (fullwidth letters, ligatures) and case variants
- * beyond ASCII are one account, one login budget, one mail quota.
+ * beyond ASCII are one account, one login budget, one mail quota. No folding
+ * beyond that (ß is not "ss", ς is not σ): IDNA2008 keeps those apart, so
+ * they can be different mailboxes of different people.
  */
 export function emailKey(email: string): string {
-  return normalizeEmail(email).normalize("NFKC").toLowerCase().replace(/ß/g, "ss").replace(/ς/g, "σ").normalize("NFKC");
+  return normalizeEmail(email).normalize("NFKC").toLowerCase().normalize("NFKC");
 }
 
+/** Whether a new address (signup) is acceptable: the shape, and none of the forbidden code points or syntax. */
 export function isValidEmail(normalized: string): boolean {
-  return normalized.length <= MAX_EMAIL_LENGTH && !FORBIDDEN.test(normalized) && EMAIL_SHAPE.test(normalized);
+  return looksLikeEmail(normalized) && !FORBIDDEN.test(normalized);
+}
+
+/**
+ * Whether an address may name an existing account (login, reset): the shape
+ * only, so accounts created before the forbidden list existed stay reachable.
+ */
+export function looksLikeEmail(normalized: string): boolean {
+  return normalized.length <= MAX_EMAIL_LENGTH && EMAIL_SHAPE.test(normalized);
 }

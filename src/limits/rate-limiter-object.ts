@@ -212,6 +212,8 @@ export class RateLimiter extends DurableObject<Env> {
       if (attempts.failures >= policy.maxFailures) {
         attempts.lockedUntil = now + Math.min(policy.baseLockMs * 2 ** attempts.lockLevel, policy.maxLockMs);
         attempts.lockLevel += 1;
+        // A lock starts a run of refusals of its own: its first refusal is audited as locked.
+        attempts.refused = 0;
       }
     }
     // A failure (and any lock it starts) is durable before the caller answers: a

@@ -100,12 +100,9 @@ export function passwordResetCompletedMail(
   to: string,
   publicUrl: string,
   now: number,
-  ended: { apiKeysRevoked: number | null },
+  ended: { apiKeysRevoked: number },
 ): MailMessage {
-  const keys =
-    ended.apiKeysRevoked === null
-      ? "API keys may still be live (revoking them failed): review them"
-      : `${ended.apiKeysRevoked} API key${ended.apiKeysRevoked === 1 ? " was" : "s were"} revoked`;
+  const keys = `${ended.apiKeysRevoked} API key${ended.apiKeysRevoked === 1 ? " was" : "s were"} revoked`;
   return message(to, "Your password was reset", [
     `The password of your account was reset at ${new Date(now).toISOString()}. Every session was signed out, every access token was revoked, and ${keys}.`,
     `If this was not you, reset your password at ${publicUrl} right away.`,

@@ -74,15 +74,24 @@ export class OneTimeSecretStore {
     return row ? spent(row) : null;
   }
 
-  /** Spends the secret and runs `effect` in one transaction (a D1 batch); see SpendEffect. */
-  async spendWith(tokenHash: string, purpose: string, now: number, effect: SpendEffect): Promise<SpentSecret | null> {
+  /**
+   * Spends the secret and runs `effects` in one transaction (a D1 batch; see
+   * SpendEffect); answers the spent secret and how many rows each effect changed.
+   */
+  async spendWith(
+    tokenHash: string,
+    purpose: string,
+    now: number,
+    effects: SpendEffect[],
+  ): Promise<{ secret: SpentSecret; changes: number[] } | null> {
     const userOfLive = `(SELECT user_id FROM one_time_secrets WHERE ${LIVE})`;
-    const [, result] = await this.#db.batch<SpentRow>([
-      effect(userOfLive, [tokenHash, purpose, now]),
+    const results = await this.#db.batch<SpentRow>([
+      ...effects.map((effect) => effect(userOfLive, [tokenHash, purpose, now])),
       this.#spendStatement(tokenHash, purpose, now),
     ]);
-    const row = result?.results[0];
-    return row ? spent(row) : null;
+    const row = results.at(-1)?.results[0];
+    if (!row) return null;
+    return { secret: spent(row), changes: results.slice(0, -1).map((result) => result.meta.changes) };
   }
 
   /** Deletes the user's secrets of `purpose` (once one is spent, the others must die). */

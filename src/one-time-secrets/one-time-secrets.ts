@@ -45,9 +45,13 @@ export class OneTimeSecrets {
   }
 
   /** Spends `token` for `purpose`; null when it is unknown, used, expired or for another purpose. */
-  async spend(token: string, purpose: SecretPurpose, now: number, effect?: SpendEffect): Promise<SpentSecret | null> {
-    const hash = await sha256Hex(token);
-    return effect ? this.#store.spendWith(hash, purpose, now, effect) : this.#store.spend(hash, purpose, now);
+  async spend(token: string, purpose: SecretPurpose, now: number): Promise<SpentSecret | null> {
+    return this.#store.spend(await sha256Hex(token), purpose, now);
+  }
+
+  /** Spends `token` together with `effects`, in one transaction: both happen, or neither. */
+  async spendWith(token: string, purpose: SecretPurpose, now: number, effects: SpendEffect[]) {
+    return this.#store.spendWith(await sha256Hex(token), purpose, now, effects);
   }
 
   /** Every other secret of the user for `purpose` dies (an address proven, a password reset). */

@@ -6,6 +6,7 @@
  */
 import type { Grants, RoleStore } from "../authz/role-store";
 import type { UserRecord } from "../identity/user-store";
+import { accessNotBeforeSeconds } from "../identity/users";
 import type { TokenIssuer } from "../tokens/issuer";
 
 export interface AccessTokenResponse {
@@ -46,7 +47,7 @@ export class SessionTokens {
     knownGrants?: Grants,
   ): Promise<AccessTokenResponse> {
     // The marker a role change or logout-all raises kills older tokens; newer ones start at it.
-    const notBeforeSeconds = Math.ceil(Math.max(user.tokens_not_before, user.access_not_before) / 1000);
+    const notBeforeSeconds = accessNotBeforeSeconds(user);
     const grants = knownGrants ?? (await this.#o.roles.grantsFor(user.id));
     const access = await this.#o.issuer.issueAccessToken(
       {

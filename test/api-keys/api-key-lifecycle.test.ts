@@ -109,6 +109,15 @@ describe("account recovery ends API keys", () => {
     expect(mail?.text).toContain("1 API key was revoked");
   });
 
+  it("refuses to mint with a token older than the account's last reset, even before KV says so", async () => {
+    const admin = await newAdmin();
+    // A reset raised the D1 marker; the revocation list has not reached this location yet.
+    await env.DB.prepare("UPDATE users SET tokens_not_before = ? WHERE id = ?")
+      .bind(Date.now() + 1000, admin.user.id)
+      .run();
+    await expectError(await createKey(admin.access_token), 401, "invalid_token");
+  });
+
   it("logout-all ends keys only when asked with api_keys: true", async () => {
     const admin = await newAdmin();
     const { key } = (await (await createKey(admin.access_token)).json()) as { key: string };

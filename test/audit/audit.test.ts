@@ -126,6 +126,23 @@ describe("audit log", () => {
     }
   });
 
+  it("audits the lock itself even when a burst's refusals came first", async () => {
+    const email = freshEmail("burst");
+    // Five guesses reach the check while the rest of the burst is refused (pending, not locked yet).
+    await Promise.all(
+      Array.from({ length: 12 }, () => postJson("/auth/login", { email, password: "wrong password x" })),
+    );
+    await postJson("/auth/login", { email, password: "wrong password x" });
+    await vi.waitFor(async () => {
+      const rows = await env.DB.prepare(
+        "SELECT details FROM audit_log WHERE event = 'login_locked' AND instr(details, ?) > 0",
+      )
+        .bind(email)
+        .all<{ details: string }>();
+      expect(rows.results.map((r) => (JSON.parse(r.details) as { locked: boolean }).locked)).toContain(true);
+    });
+  });
+
   it("records logout, logout-all and refresh-token reuse", async () => {
     const session = await newSession();
     await send(new Request(`${BASE}/auth/logout`, { method: "POST", headers: bearer(session.access_token) }));

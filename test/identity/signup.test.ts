@@ -231,3 +231,46 @@ describe("POST /auth/signup with REQUIRE_EMAIL_VERIFICATION=false", () => {
     expect(await userRow(email)).toEqual(before);
   });
 });
+
+describe("one account per address, and the review's edge cases", () => {
+  it("keeps ß and ss apart: IDNA2008 names different domains with them", async () => {
+    const id = crypto.randomUUID().slice(0, 8);
+    await postJson("/auth/signup", { email: `bob-${id}@strasse.example`, password: PASSWORD });
+    await postJson("/auth/signup", { email: `bob-${id}@straße.example`, password: PASSWORD });
+    expect(await userRow(`bob-${id}@strasse.example`)).not.toBeNull();
+    expect(await userRow(`bob-${id}@straße.example`)).not.toBeNull();
+  });
+
+  it("mails a repeated signup to the account's stored address, never to the variant just typed", async () => {
+    const local = `kate-${crypto.randomUUID().slice(0, 8)}`;
+    const email = `${local}@example.com`;
+    await postJson("/auth/signup", { email, password: PASSWORD });
+    const wide = `ｋ${local.slice(1)}@example.com`;
+    expect((await postJson("/auth/signup", { email: wide, password: "the other signer's password" })).status).toBe(202);
+    expect(await outbox(wide)).toEqual([]);
+    expect((await outbox(email)).map((m) => m.subject)).toEqual([
+      "Confirm your email address",
+      "A new signup was attempted with your address",
+    ]);
+  });
+
+  it("finds an account not keyed yet by its exact address, even when a later account holds its key", async () => {
+    // An account from before keys existed (email_key NULL), and a later fullwidth
+    // variant that was given the key the older one will have.
+    const local = `kåte-${crypto.randomUUID().slice(0, 8)}`;
+    const legacy = await signupAndVerify(`${local}@example.com`);
+    await env.DB.prepare("UPDATE users SET email_key = NULL WHERE email = ?").bind(legacy).run();
+    await postJson("/auth/signup", {
+      email: `ｋ${local.slice(1)}@example.com`,
+      password: "the other signer's password",
+    });
+    await login(legacy);
+  });
+
+  it("still lets an account whose address predates the stricter rules log in", async () => {
+    const email = await signupAndVerify();
+    const old = `o'neil,${crypto.randomUUID().slice(0, 8)}@example.com`;
+    await env.DB.prepare("UPDATE users SET email = ?, email_key = ? WHERE email = ?").bind(old, old, email).run();
+    await login(old);
+  });
+});

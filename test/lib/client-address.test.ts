@@ -9,6 +9,10 @@ describe("limitSubject", () => {
     ["2001:db8::1", "2001:db8:0:0::/64"],
     ["::1", "0:0:0:0::/64"],
     ["::ffff:192.0.2.7", "192.0.2.7"],
+    ["0:0:0:0:0:FFFF:192.0.2.7", "192.0.2.7"],
+    // Only IPv4-mapped addresses are their IPv4 client; other dotted tails count by their /64.
+    ["2001:db8:1:2::198.51.100.7", "2001:db8:1:2::/64"],
+    ["64:ff9b::203.0.113.9", "64:ff9b:0:0::/64"],
     [null, "unknown"],
     // Not addresses: never a bucket of their own, and never an exception.
     ["1:2:3:4:5:6:7:8:9::1", "unknown"],
