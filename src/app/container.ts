@@ -17,7 +17,6 @@ import { LoginFlow } from "../authn/login-flow";
 import { PasswordMethod } from "../authn/methods/password";
 import { StepUp } from "../authn/step-up";
 import { RoleService } from "../authz/roles";
-import { CostProbes } from "../dev/storage-cost";
 import { EmailVerification } from "../identity/email-verification";
 import { PasswordChangeService } from "../identity/password-change";
 import { PasswordResetService } from "../identity/password-reset";
@@ -25,7 +24,6 @@ import { SignupService } from "../identity/signup";
 import { UserService } from "../identity/users";
 import { Memo } from "../lib/memo";
 import { RateLimits } from "../limits/rate-limits";
-import { Outbox } from "../mail/outbox";
 import { AccountSessions } from "../sessions/account-sessions";
 import { BrowserSessions } from "../sessions/browser-sessions";
 import { RefreshTokenService } from "../sessions/refresh-rotation";
@@ -33,7 +31,6 @@ import { RefreshSessions } from "../sessions/refresh-sessions";
 import { SessionTokens } from "../sessions/session-tokens";
 import { AccessTokenVerifier } from "../tokens/access-token-verifier";
 import { type Config, getConfig } from "./config";
-import { Housekeeping } from "./housekeeping";
 import { Internals } from "./internals";
 import type { Defer, RequestMeta } from "./request-context";
 
@@ -275,34 +272,14 @@ export class Container {
     return this.#memo.get("auditTrail", () => new AuditTrail({ store: this.#internals.audit }));
   }
 
+  /** The development outbox, the bench's probes and the cron's housekeeping: built in internals. */
   get outbox() {
-    return this.#memo.get("outbox", () => new Outbox({ store: this.#internals.outbox }));
+    return this.#internals.outboxReader;
   }
-
   get costProbes() {
-    return this.#memo.get(
-      "costProbes",
-      () =>
-        new CostProbes({
-          limiter: this.#internals.limiter,
-          users: this.#internals.users,
-          kv: this.#internals.tokensKv,
-          db: this.#internals.db,
-          passwords: this.config.passwords,
-        }),
-    );
+    return this.#internals.costProbes;
   }
-
   get housekeeping() {
-    return this.#memo.get(
-      "housekeeping",
-      () =>
-        new Housekeeping({
-          audit: this.#internals.audit,
-          sessions: this.#internals.sessions,
-          secrets: this.#internals.secretStore,
-          auditRetentionDays: this.config.auditRetentionDays,
-        }),
-    );
+    return this.#internals.housekeeping;
   }
 }

@@ -3,7 +3,9 @@
  * What the container builds services from and never hands out: every store
  * over the Worker's bindings, and the building blocks several services share
  * (signing keys, the mailer, one-time secrets, the attempt budget, the token
- * issuer). Each is built the first time it is asked for.
+ * issuer); and the operational services built straight from stores (the
+ * development outbox, the bench's probes, the cron's housekeeping), which the
+ * container hands on. Each is built the first time it is asked for.
  */
 import { ApiKeyStore } from "../api-keys/api-key-store";
 import { NonceClaimsStore } from "../api-keys/nonce-claims-store";
@@ -11,10 +13,12 @@ import { AuditStore } from "../audit/audit-store";
 import { AttemptBudget } from "../authn/attempt-budget";
 import { PasswordProof } from "../authn/password-proof";
 import { RoleStore } from "../authz/role-store";
+import { CostProbes } from "../dev/storage-cost";
 import { UserStore } from "../identity/user-store";
 import { Memo } from "../lib/memo";
 import { RateLimiterStore } from "../limits/rate-limiter-store";
 import { createMailer, type Mailer } from "../mail/mailer";
+import { Outbox } from "../mail/outbox";
 import { OutboxStore } from "../mail/outbox-store";
 import { OneTimeSecretStore } from "../one-time-secrets/one-time-secret-store";
 import { OneTimeSecrets } from "../one-time-secrets/one-time-secrets";
@@ -25,6 +29,7 @@ import { TokenIssuer } from "../tokens/issuer";
 import { getSigningKeys, type SigningKeys } from "../tokens/signing-keys";
 import { RevocationReader } from "../verify/revocation";
 import type { Config } from "./config";
+import { Housekeeping } from "./housekeeping";
 
 export class Internals {
   readonly #env: Env;
@@ -100,5 +105,20 @@ export class Internals {
   get issuer() {
     const defaults = { issuer: this.#config.issuer, ...this.#config.accessToken };
     return this.#memo.get("issuer", () => new TokenIssuer({ keys: this.keys, defaults }));
+  }
+
+  get outboxReader() {
+    return this.#memo.get("outboxReader", () => new Outbox({ store: this.outbox }));
+  }
+  get costProbes() {
+    const options = { limiter: this.limiter, users: this.users, kv: this.tokensKv, db: this.db };
+    return this.#memo.get("costProbes", () => new CostProbes({ ...options, passwords: this.#config.passwords }));
+  }
+  get housekeeping() {
+    const stores = { audit: this.audit, sessions: this.sessions, secrets: this.secretStore };
+    return this.#memo.get(
+      "housekeeping",
+      () => new Housekeeping({ ...stores, auditRetentionDays: this.#config.auditRetentionDays }),
+    );
   }
 }

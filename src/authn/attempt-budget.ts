@@ -11,7 +11,7 @@
 
 import { logEvent } from "../lib/log";
 import { loginAccountKey, loginIpFailureKey } from "../limits/keys";
-import type { AttemptDecision, AttemptOutcome, AttemptPolicy } from "../limits/rate-limiter-object";
+import type { AttemptDecision, AttemptOutcome, AttemptPolicy } from "../limits/policies";
 import type { RateLimiterStore, ReservedAttempt } from "../limits/rate-limiter-store";
 
 export interface AttemptBudgetOptions {

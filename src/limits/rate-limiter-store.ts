@@ -6,14 +6,8 @@
  * limiter must not become an unlimited guessing window.
  */
 import { Unavailable } from "../app/errors/codes";
-import type {
-  AttemptDecision,
-  AttemptOutcome,
-  AttemptPolicy,
-  RateDecision,
-  RateLimiter,
-  RatePolicy,
-} from "./rate-limiter-object";
+import type { AttemptDecision, AttemptOutcome, AttemptPolicy, RateDecision, RatePolicy } from "./policies";
+import type { RateLimiter } from "./rate-limiter-object";
 
 /** A reserved login attempt and the one way to settle it. */
 export interface ReservedAttempt {

@@ -7,7 +7,7 @@
 import { tooManyRequests } from "../app/errors/codes";
 import type { RequestContext } from "../app/request-context";
 import { ipLimitKey, type MailQuotaPurpose, mailQuotaKey } from "./keys";
-import type { RateDecision, RatePolicy } from "./rate-limiter-object";
+import type { RateDecision, RatePolicy } from "./policies";
 import type { RateLimiterStore } from "./rate-limiter-store";
 
 export interface RateLimitsOptions {

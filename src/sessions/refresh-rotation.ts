@@ -148,16 +148,11 @@ export class RefreshTokenService {
       throw invalidGrant("the refresh token has been revoked");
     }
 
-    // The successor's record is the spent mark: the token was spent when it was issued.
-    const spentAt = existingSuccessor?.issued_at;
-    // Only the live token's immediate predecessor may be replayed in the window (a
-    // racing tab, a lost response): an older ancestor, whose successor is spent
-    // too, is reuse however recent, or RT1 would still answer after RT1 → RT2 → RT3.
-    const lateReplay = spentAt !== undefined && now - spentAt > this.#settings.reuseGraceSeconds * 1000;
-    if (spentAt !== undefined && (lateReplay || (await this.#isSpent(successor, existingSuccessor, now)))) {
+    if (existingSuccessor && (await this.#isReuse(successor, existingSuccessor, now))) {
       // A spent token is back: either the client is replaying an old token or
       // someone else holds a copy. We cannot tell which holder is legitimate,
       // so nobody keeps the family.
+      const spentAt = existingSuccessor.issued_at;
       await hooks.revokeFamily({ familyId: record.family_id, userId: record.user_id, spentAt });
       throw invalidGrant("the refresh token has already been used");
     }
@@ -218,10 +213,17 @@ export class RefreshTokenService {
     return { record, successor, successorHash, loaded, existingSuccessor };
   }
 
-  /** Whether `token` (whose record is `record`) is spent: its own successor's record exists. */
-  async #isSpent(token: string, record: RefreshTokenRecord | null, now: number): Promise<boolean> {
-    if (!record) return false;
-    const next = await deriveSuccessor(token, record.family_id, record.seed);
+  /**
+   * Whether presenting a spent token (whose successor `successor` has record
+   * `successorRecord`, which is the spent mark: the token was spent when that
+   * record was issued) is reuse. Only the live token's immediate predecessor may
+   * be replayed inside the grace window (a racing tab, a lost response): later
+   * than that, or when the successor is spent too (an older ancestor, however
+   * recent: RT1 after RT1 → RT2 → RT3), it is reuse.
+   */
+  async #isReuse(successor: string, successorRecord: RefreshTokenRecord, now: number): Promise<boolean> {
+    if (now - successorRecord.issued_at > this.#settings.reuseGraceSeconds * 1000) return true;
+    const next = await deriveSuccessor(successor, successorRecord.family_id, successorRecord.seed);
     return (await this.#store.getToken(await sha256Hex(next), now)) !== null;
   }
 

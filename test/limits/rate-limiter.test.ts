@@ -2,7 +2,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type AttemptPolicy, RATE_FLUSH_MS, type RateLimiter } from "../../src/limits/rate-limiter-object";
+import type { AttemptPolicy } from "../../src/limits/policies";
+import { RATE_FLUSH_MS, type RateLimiter } from "../../src/limits/rate-limiter-object";
 
 function limiter(label: string): DurableObjectStub<RateLimiter> {
   return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`${label}:${crypto.randomUUID()}`));
