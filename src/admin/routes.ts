@@ -9,20 +9,16 @@
  *   GET    /admin/users/{id}/sessions              users:read
  *   DELETE /admin/users/{id}/sessions/{sid}        users:write
  *   GET    /admin/audit?user_id=&limit=&before=    audit:read
+ *   /admin/clients/*                              clients:read / clients:write (oauth/admin-routes.ts)
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../app/app-env";
 import { invalidRequest } from "../app/errors/codes";
+import { pageSize } from "../app/page-size";
 import { authenticate } from "../authn/authenticate-middleware";
 import { requirePermission } from "../authz/permission-middleware";
 import { publicUser } from "../identity/users";
-
-function pageSize(raw: string | undefined): number {
-  if (raw === undefined) return 50;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 200) throw invalidRequest("limit: a whole number from 1 to 200");
-  return n;
-}
+import { clientAdminRoutes } from "../oauth/admin-routes";
 
 export const adminRoutes = new Hono<AppEnv>()
   .use("*", authenticate({ apiKey: true }))
@@ -76,4 +72,5 @@ export const adminRoutes = new Hono<AppEnv>()
       limit: pageSize(c.req.query("limit")),
     });
     return c.json({ entries });
-  });
+  })
+  .route("/clients", clientAdminRoutes);

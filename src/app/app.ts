@@ -16,6 +16,13 @@ import { devRoutes } from "../dev/routes";
 import { passwordResetRoutes } from "../identity/password-reset-routes";
 import { accountRoutes } from "../identity/routes";
 import { clientAddress } from "../lib/client-address";
+import { authorizeRoutes } from "../oauth/authorize-routes";
+import { consentRoutes } from "../oauth/consent-routes";
+import { discoveryRoutes } from "../oauth/discovery-routes";
+import { logoutRoutes } from "../oauth/logout-routes";
+import { registrationRoutes } from "../oauth/registration-routes";
+import { tokenRoutes } from "../oauth/token-routes";
+import { userinfoRoutes } from "../oauth/userinfo-routes";
 import { sessionRoutes } from "../sessions/routes";
 import { wellKnownRoutes } from "../tokens/routes";
 import type { AppEnv } from "./app-env";
@@ -104,13 +111,21 @@ export function createApp() {
   // Token responses and user data must never sit in a shared cache (RFC 6749 §5.1).
   app.use("/auth/*", noStore);
   app.use("/admin/*", noStore);
+  app.use("/oauth/*", noStore);
 
   app.route("/auth/password-reset", passwordResetRoutes);
   app.route("/auth/api-keys", apiKeyRoutes);
   app.route("/auth", accountRoutes);
   app.route("/auth", loginRoutes);
   app.route("/auth", sessionRoutes);
+  app.route("/auth", consentRoutes);
   app.route("/.well-known", wellKnownRoutes);
+  app.route("/.well-known", discoveryRoutes);
+  app.route("/oauth", tokenRoutes);
+  app.route("/oauth", authorizeRoutes);
+  app.route("/oauth", userinfoRoutes);
+  app.route("/oauth", logoutRoutes);
+  app.route("/oauth", registrationRoutes);
   app.route("/admin", adminRoutes);
   app.use("/_dev/*", async (c, next) => {
     // Development routes do not exist in production: a 404 like any unknown path.

@@ -49,6 +49,9 @@ const schema = z
     RATE_LIMIT_VERIFY_EMAIL_PER_IP: count(30),
     RATE_LIMIT_PASSWORD_RESET_PER_IP: count(10),
     RATE_LIMIT_MAILS_PER_EMAIL: count(5),
+    RATE_LIMIT_OAUTH_TOKEN_PER_IP: count(300),
+    OAUTH_REGISTRATION: z.enum(["off", "token", "open"]).optional(),
+    ID_TOKEN_TTL_SECONDS: seconds(3600, 60, 86_400),
     PASSWORD_RESET_TOKEN_TTL_SECONDS: seconds(3600, 300, 86_400),
     LOGIN_MAX_FAILURES: count(5),
     LOGIN_FAILURE_WINDOW_SECONDS: seconds(900, 1, 86_400),
@@ -132,7 +135,15 @@ export interface Config {
   cookieSessions: { idleMs: number; absoluteMs: number; rememberMeIdleMs: number; rememberMeAbsoluteMs: number };
   rateLimits: {
     windowMs: number;
-    perIp: { signup: number; login: number; refresh: number; verifyEmail: number; passwordReset: number };
+    perIp: {
+      signup: number;
+      login: number;
+      refresh: number;
+      verifyEmail: number;
+      passwordReset: number;
+      /** Token, revocation and introspection requests (client authentication) per IP. */
+      oauthToken: number;
+    };
     /** Mails (signup, password reset) one address may be sent per hour. */
     mailsPerEmail: number;
   };
@@ -145,6 +156,15 @@ export interface Config {
   /** API keys live `defaultTtlMs` unless created with an earlier `expires_at`, and never longer than `maxTtlMs`. */
   apiKeys: { defaultTtlMs: number; maxTtlMs: number };
   corsAllowedOrigins: string[];
+  oauth: {
+    /**
+     * Dynamic client registration (RFC 7591): off, behind an initial access
+     * token an admin mints, or open. Default: open in development and tests,
+     * off in production.
+     */
+    registration: "off" | "token" | "open";
+    idTokenTtlSeconds: number;
+  };
   mail: { transport: RawConfig["MAIL_TRANSPORT"]; from: string; resendApiKey?: string };
 }
 
@@ -221,6 +241,7 @@ function toConfig(raw: RawConfig): Config {
         refresh: raw.RATE_LIMIT_REFRESH_PER_IP,
         verifyEmail: raw.RATE_LIMIT_VERIFY_EMAIL_PER_IP,
         passwordReset: raw.RATE_LIMIT_PASSWORD_RESET_PER_IP,
+        oauthToken: raw.RATE_LIMIT_OAUTH_TOKEN_PER_IP,
       },
       mailsPerEmail: raw.RATE_LIMIT_MAILS_PER_EMAIL,
     },
@@ -238,6 +259,10 @@ function toConfig(raw: RawConfig): Config {
       maxTtlMs: raw.API_KEY_MAX_TTL_DAYS * 86_400_000,
     },
     corsAllowedOrigins: raw.CORS_ALLOWED_ORIGINS,
+    oauth: {
+      registration: raw.OAUTH_REGISTRATION ?? (raw.ENVIRONMENT === "production" ? "off" : "open"),
+      idTokenTtlSeconds: raw.ID_TOKEN_TTL_SECONDS,
+    },
     mail: { transport: raw.MAIL_TRANSPORT, from: raw.MAIL_FROM, resendApiKey: raw.RESEND_API_KEY },
   };
 }

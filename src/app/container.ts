@@ -32,6 +32,7 @@ import { SessionTokens } from "../sessions/session-tokens";
 import { AccessTokenVerifier } from "../tokens/access-token-verifier";
 import { type Config, getConfig } from "./config";
 import { Internals } from "./internals";
+import { OAuthServices } from "./oauth-services";
 import type { Defer, RequestMeta } from "./request-context";
 
 const containers = new WeakMap<object, Container>();
@@ -266,6 +267,11 @@ export class Container {
           apiKeys: this.apiKeys,
         }),
     );
+  }
+
+  /** The OAuth 2.1 / OpenID Connect provider's services. */
+  get oauth(): OAuthServices {
+    return this.#memo.get("oauth", () => new OAuthServices(this.#internals, this.config, this));
   }
 
   get auditTrail() {

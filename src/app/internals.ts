@@ -20,6 +20,7 @@ import { RateLimiterStore } from "../limits/rate-limiter-store";
 import { createMailer, type Mailer } from "../mail/mailer";
 import { Outbox } from "../mail/outbox";
 import { OutboxStore } from "../mail/outbox-store";
+import { ClientStore } from "../oauth/clients/client-store";
 import { OneTimeSecretStore } from "../one-time-secrets/one-time-secret-store";
 import { OneTimeSecrets } from "../one-time-secrets/one-time-secrets";
 import { RefreshTokenStore } from "../sessions/refresh-token-store";
@@ -27,6 +28,7 @@ import { RevocationWriter } from "../sessions/revocation-store";
 import { SessionStore } from "../sessions/session-store";
 import { TokenIssuer } from "../tokens/issuer";
 import { getSigningKeys, type SigningKeys } from "../tokens/signing-keys";
+import { TokenInspector } from "../tokens/token-inspector";
 import { RevocationReader } from "../verify/revocation";
 import type { Config } from "./config";
 import { Housekeeping } from "./housekeeping";
@@ -68,6 +70,9 @@ export class Internals {
   get apiKeys() {
     return this.#memo.get("apiKeys", () => new ApiKeyStore(this.db));
   }
+  get clients() {
+    return this.#memo.get("clients", () => new ClientStore(this.db));
+  }
   get limiter() {
     return this.#memo.get("limiter", () => new RateLimiterStore(this.#env.RATE_LIMITER));
   }
@@ -105,6 +110,11 @@ export class Internals {
   get issuer() {
     const defaults = { issuer: this.#config.issuer, ...this.#config.accessToken };
     return this.#memo.get("issuer", () => new TokenIssuer({ keys: this.keys, defaults }));
+  }
+
+  get inspector() {
+    const options = { issuer: this.#config.issuer, jwks: this.keys.publicJwks, revocation: this.revocationReader };
+    return this.#memo.get("inspector", () => new TokenInspector(options));
   }
 
   get outboxReader() {

@@ -33,7 +33,17 @@ export type AuditEvent =
   | "role_assigned"
   | "role_removed"
   | "api_key_created"
-  | "api_key_revoked";
+  | "api_key_revoked"
+  | "oauth_client_created"
+  | "oauth_client_updated"
+  | "oauth_client_secret_rotated"
+  | "oauth_client_deleted"
+  | "oauth_client_auth_failed"
+  | "oauth_client_locked"
+  | "oauth_code_replayed"
+  | "oauth_consent_granted"
+  | "oauth_consent_revoked"
+  | "oauth_registration_token_minted";
 
 export interface AuditLogOptions {
   store: AuditStore;

@@ -2,7 +2,9 @@
  * @module authn/authenticate-middleware
  * `authenticate(options)`: one identity from either credential.
  *  - `Authorization: Bearer <access token>`: verified like any edge verifier would,
- *    plus revocation. Needs no CSRF token: a browser never attaches it by itself.
+ *    plus revocation, and only a first-party token (`client_id` is the server's
+ *    own; an OAuth client's token is for that client's APIs). Needs no CSRF
+ *    token: a browser never attaches it by itself.
  *  - The `__Host-edgelock_session` cookie: the browser attaches it by itself, so
  *    state-changing requests (POST, PUT, PATCH, DELETE) must also carry
  *    `X-CSRF-Token` (the session's token, compared in constant time) and come
@@ -85,7 +87,13 @@ async function bearerIdentity(c: Context<AppEnv>, bearer: ReturnType<typeof read
   // No Bearer credentials at all (no header, or another scheme): RFC 6750 §3.1's bare challenge.
   if (bearer.kind === "absent") throw invalidToken("a bearer access token is required", { tokenPresent: false });
   if (bearer.kind === "malformed") throw invalidToken("the Authorization header must be 'Bearer <token>'");
-  const claims = await c.var.services.accessTokens.verify(bearer.token, Date.now());
+  const { accessTokens, config } = c.var.services;
+  const claims = await accessTokens.verify(bearer.token, Date.now());
+  // A token issued to an OAuth client carries what its user delegated to that
+  // client, for the client's APIs: never the user's own account, sessions or admin powers.
+  if (claims.client_id !== config.accessToken.clientId) {
+    throw invalidToken("this endpoint accepts only the server's own access tokens, not an OAuth client's");
+  }
   return { kind: "bearer", userId: claims.sub, sessionId: typeof claims.sid === "string" ? claims.sid : null, claims };
 }
 

@@ -79,6 +79,12 @@ export class RoleStore {
     return results.map((row) => row.permission);
   }
 
+  /** Every permission name defined (the `permissions` table), sorted. */
+  async permissionNames(): Promise<string[]> {
+    const { results } = await this.#db.prepare("SELECT name FROM permissions ORDER BY name").all<{ name: string }>();
+    return results.map((row) => row.name);
+  }
+
   async roleExists(role: string): Promise<boolean> {
     return (await this.#db.prepare("SELECT 1 AS one FROM roles WHERE name = ?").bind(role).first("one")) !== null;
   }

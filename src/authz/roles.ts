@@ -21,4 +21,9 @@ export class RoleService {
   authorizationFor(userId: string): Promise<(Grants & AccountState) | null> {
     return this.#store.authorizationFor(userId);
   }
+
+  /** Every permission name defined; the delegable ones are what OAuth clients may ask for. */
+  permissionNames(): Promise<string[]> {
+    return this.#store.permissionNames();
+  }
 }

@@ -63,6 +63,12 @@ export class UserService {
   }
 
   /** A user by id for administrators; 404 when there is none. */
+  /** The user if they exist and are enabled; null otherwise. */
+  async findActive(id: string): Promise<UserRecord | null> {
+    const user = await this.#store.findById(id);
+    return user && user.disabled_at === null ? user : null;
+  }
+
   async requireExisting(id: string): Promise<UserRecord> {
     const user = await this.#store.findById(id);
     if (!user) throw notFound("no such user");

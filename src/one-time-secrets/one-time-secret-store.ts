@@ -94,6 +94,17 @@ export class OneTimeSecretStore {
     return { secret: spent(row), changes: results.slice(0, -1).map((result) => result.meta.changes) };
   }
 
+  /** A secret of `purpose` that was already spent (a replay), whether or not it has expired since; null otherwise. */
+  async findSpent(tokenHash: string, purpose: string): Promise<SpentSecret | null> {
+    const row = await this.#db
+      .prepare(
+        "SELECT user_id, payload FROM one_time_secrets WHERE token_hash = ? AND purpose = ? AND used_at IS NOT NULL",
+      )
+      .bind(tokenHash, purpose)
+      .first<SpentRow>();
+    return row ? spent(row) : null;
+  }
+
   /** Deletes the user's secrets of `purpose` (once one is spent, the others must die). */
   async deleteFor(userId: string, purpose: string): Promise<void> {
     await this.#db

@@ -8,7 +8,12 @@ import { randomToken } from "../lib/crypto/random";
 import type { OneTimeSecretStore, SpendEffect, SpentSecret } from "./one-time-secret-store";
 
 /** What a secret may be spent for; a secret issued for one purpose is unknown to every other. */
-export type SecretPurpose = "email_verification" | "password_reset";
+export type SecretPurpose =
+  | "email_verification"
+  | "password_reset"
+  | "authorization_code"
+  | "oauth_interaction"
+  | "oauth_registration";
 
 export interface IssueSecret {
   purpose: SecretPurpose;
@@ -52,6 +57,11 @@ export class OneTimeSecrets {
   /** Spends `token` together with `effects`, in one transaction: both happen, or neither. */
   async spendWith(token: string, purpose: SecretPurpose, now: number, effects: SpendEffect[]) {
     return this.#store.spendWith(await sha256Hex(token), purpose, now, effects);
+  }
+
+  /** What a `token` already spent for `purpose` held: a replay's evidence; null when it was never spent. */
+  async findSpent(token: string, purpose: SecretPurpose): Promise<SpentSecret | null> {
+    return this.#store.findSpent(await sha256Hex(token), purpose);
   }
 
   /** Every other secret of the user for `purpose` dies (an address proven, a password reset). */

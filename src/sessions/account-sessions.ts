@@ -21,6 +21,9 @@ export interface SessionView {
   expires_at: string;
   ip: string | null;
   user_agent: string | null;
+  /** The OAuth client the session's tokens were issued to, and what it may do; absent for the user's own logins. */
+  client_id?: string;
+  scope?: string;
 }
 
 export interface AccountSessionsOptions {
@@ -97,5 +100,6 @@ function sessionView(row: SessionRow): SessionView {
     expires_at: new Date(row.expires_at).toISOString(),
     ip: row.ip,
     user_agent: row.user_agent,
+    ...(row.client_id ? { client_id: row.client_id, scope: row.scope ?? "" } : {}),
   };
 }

@@ -17,7 +17,7 @@ import { CLOCK_SKEW_SECONDS } from "../tokens/issuer";
 import type { AccessTokenClaims } from "../verify/verifier";
 import type { FamilyState, RefreshTokenService, ReuseEvent, Rotation } from "./refresh-rotation";
 import type { RevocationWriter } from "./revocation-store";
-import type { RefreshSnapshot, SessionStore } from "./session-store";
+import type { FamilyRow, OAuthBinding, RefreshSnapshot, SessionStore } from "./session-store";
 import { type AccessTokenResponse, parseAmr, type SessionRef, type SessionTokens } from "./session-tokens";
 
 export interface TokenResponse extends AccessTokenResponse {
@@ -47,6 +47,27 @@ export interface RefreshSessionsOptions {
 export interface RefreshOptions {
   /** Must allow the request before it is answered (the per-IP rate limit); runs beside the reads. */
   gate?: Promise<Settled<unknown>>;
+  /**
+   * The OAuth client presenting the token: a family is refreshed only by the
+   * client it was issued to (none: only first-party families). `narrow`
+   * checks and narrows the family's binding for this one access token; it
+   * throws (invalid_scope, invalid_target) to refuse before the token is spent.
+   */
+  client?: { id: string; narrow?: (binding: OAuthBinding) => OAuthBinding };
+}
+
+/** A rotated session, for callers that answer in their own shape (the OAuth token endpoint). */
+export interface RefreshedSession {
+  user: UserRecord;
+  session: SessionRef;
+  refreshToken: string;
+  access: AccessTokenResponse;
+}
+
+export interface StartOptions {
+  /** The family id (the tokens' `sid`), when the caller chose it already (an authorization code's grant). */
+  familyId?: string;
+  oauth?: OAuthBinding;
 }
 
 export class RefreshSessions {
@@ -58,9 +79,21 @@ export class RefreshSessions {
 
   /** A new session (refresh family) for a user who just proved who they are. */
   async start(auth: AuthenticationResult, client: ClientInfo, now: number): Promise<TokenResponse> {
+    const started = await this.startFamily(auth, client, now);
+    return { ...started.access, refresh_token: started.refreshToken, user: publicUser(started.user) };
+  }
+
+  /** A new family, answered as its parts; `options.oauth` binds it to an OAuth client. */
+  async startFamily(
+    auth: AuthenticationResult,
+    client: ClientInfo,
+    now: number,
+    options: StartOptions = {},
+  ): Promise<RefreshedSession> {
     const { user } = auth;
-    const family = { familyId: randomId(), userId: user.id, expiresAt: now + this.#o.familyMaxAgeMs };
-    const session = { id: family.familyId, amr: auth.amr, authTime: auth.authTime };
+    const familyId = options.familyId ?? randomId();
+    const family = { familyId, userId: user.id, expiresAt: now + this.#o.familyMaxAgeMs };
+    const session: SessionRef = { id: familyId, amr: auth.amr, authTime: auth.authTime, oauth: options.oauth };
     // The family's row is its authority (revocation, expiry, listing); a token
     // whose row is missing is refused, so writing both in parallel is safe. The
     // same D1 batch reads the grants for the access token.
@@ -79,6 +112,7 @@ export class RefreshSessions {
         userAgent: client.userAgent,
         amr: auth.amr,
         authTime: auth.authTime,
+        oauth: options.oauth,
       }),
     ]);
     if (token.status === "rejected") {
@@ -94,12 +128,19 @@ export class RefreshSessions {
     return this.#respond(user, token.value, session, now, row.value);
   }
 
+  /** Rotates a first-party refresh token (one issued by /auth/login). */
+  async refresh(refreshToken: string, ctx: RequestContext, options: RefreshOptions = {}): Promise<TokenResponse> {
+    const refreshed = await this.rotate(refreshToken, ctx, { ...options, client: undefined });
+    return { ...refreshed.access, refresh_token: refreshed.refreshToken, user: publicUser(refreshed.user) };
+  }
+
   /**
    * Rotates a refresh token. `gate` (the per-IP rate limit) runs beside the
    * reads and must allow the request before it is answered.
    */
-  async refresh(refreshToken: string, ctx: RequestContext, options: RefreshOptions = {}): Promise<TokenResponse> {
+  async rotate(refreshToken: string, ctx: RequestContext, options: RefreshOptions = {}): Promise<RefreshedSession> {
     const { now } = ctx;
+    let binding: OAuthBinding | undefined;
     // One D1 round trip (a batch: one consistent snapshot, so a role change cannot
     // land between the user row and the roles).
     const load = (familyId: string) => this.#o.store.refreshSnapshot(familyId);
@@ -111,6 +152,7 @@ export class RefreshSessions {
       if (!user || user.disabled_at !== null || family.created_at < user.tokens_not_before) {
         throw invalidGrant("the refresh token has been revoked");
       }
+      binding = this.#bindingFor(found.family, options.client);
     };
     // The family is dead; so are the access tokens it issued.
     const revokeFamily = async (event: ReuseEvent) => {
@@ -131,10 +173,11 @@ export class RefreshSessions {
       if (now - family.last_seen_at >= LAST_SEEN_INTERVAL_MS) {
         ctx.defer(this.#o.store.touch(rotated.familyId, now), "session_touch", { session_id: rotated.familyId });
       }
-      const session = {
+      const session: SessionRef = {
         id: rotated.familyId,
         amr: parseAmr(family.amr),
         authTime: family.auth_time ?? family.created_at,
+        oauth: binding,
       };
       return this.#respond(user, rotated.token, session, now, grants);
     };
@@ -168,6 +211,22 @@ export class RefreshSessions {
     ]);
   }
 
+  /** RFC 7009: ends the family of `refreshToken` if it was issued to `clientId`; anything else changes nothing. */
+  async revokeForClient(refreshToken: string, clientId: string, now: number): Promise<void> {
+    const owner = await this.#o.rotation.familyOf(refreshToken, now);
+    if (!owner || (await this.#o.store.clientOf(owner.familyId)) !== clientId) return;
+    await this.revokeFamily(owner.familyId, owner.userId, now);
+  }
+
+  /** The family's OAuth binding, for the client presenting it; invalid_grant when it is another client's. */
+  #bindingFor(family: FamilyRow | null, client: RefreshOptions["client"]): OAuthBinding | undefined {
+    const owner = family?.client_id ?? null;
+    if (owner !== (client?.id ?? null)) throw invalidGrant("the refresh token was issued to another client");
+    if (!family || owner === null) return undefined;
+    const binding = { clientId: owner, scope: family.scope ?? "", audiences: parseAudiences(family.audience) };
+    return client?.narrow ? client.narrow(binding) : binding;
+  }
+
   /** When every access token issued up to `now` has expired, clock tolerance included. */
   #horizon(now: number): number {
     return now + this.#o.tokens.issuer.accessTokenHorizonMs;
@@ -179,8 +238,13 @@ export class RefreshSessions {
     session: SessionRef,
     now: number,
     grants?: Grants,
-  ): Promise<TokenResponse> {
+  ): Promise<RefreshedSession> {
     const access = await this.#o.tokens.accessToken(user, session, now, grants);
-    return { ...access, refresh_token: refreshToken, user: publicUser(user) };
+    return { user, session, refreshToken, access };
   }
+}
+
+function parseAudiences(column: string | null): string[] {
+  const parsed: unknown = column === null ? [] : JSON.parse(column);
+  return Array.isArray(parsed) ? parsed.filter((v): v is string => typeof v === "string") : [];
 }

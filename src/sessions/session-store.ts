@@ -26,6 +26,11 @@ export interface SessionRow {
   /** JSON array of RFC 8176 method values. */
   amr: string;
   auth_time: number | null;
+  /** The OAuth client a refresh family was issued to; null for a first-party login. */
+  client_id: string | null;
+  scope: string | null;
+  /** JSON array of the family's audiences (OAuth families only). */
+  audience: string | null;
 }
 
 /** A cookie session joined with what deciding its validity needs from its user. */
@@ -46,6 +51,9 @@ export interface FamilyRow {
   last_seen_at: number;
   amr: string;
   auth_time: number | null;
+  client_id: string | null;
+  scope: string | null;
+  audience: string | null;
 }
 
 export interface RefreshSnapshot {
@@ -67,6 +75,15 @@ export interface NewSession {
   userAgent: string | null;
   amr: readonly string[];
   authTime: number;
+  /** What an OAuth client's family is bound to. */
+  oauth?: OAuthBinding;
+}
+
+/** The client, scope and audiences a refresh family issued to an OAuth client is bound to. */
+export interface OAuthBinding {
+  clientId: string;
+  scope: string;
+  audiences: string[];
 }
 
 export class SessionStore {
@@ -97,8 +114,8 @@ export class SessionStore {
     return this.#db
       .prepare(
         `INSERT INTO sessions (id, user_id, kind, token_hash, created_at, last_seen_at, idle_timeout_ms, remember_me,
-           expires_at, ip, user_agent, amr, auth_time)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           expires_at, ip, user_agent, amr, auth_time, client_id, scope, audience)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .bind(
         session.id,
@@ -114,6 +131,9 @@ export class SessionStore {
         session.userAgent?.slice(0, 512) ?? null,
         JSON.stringify(session.amr),
         session.authTime,
+        session.oauth?.clientId ?? null,
+        session.oauth?.scope ?? null,
+        session.oauth ? JSON.stringify(session.oauth.audiences) : null,
       );
   }
 
@@ -136,7 +156,8 @@ export class SessionStore {
     const [familyRows, userRows, grantRows] = await this.#db.batch([
       this.#db
         .prepare(
-          `SELECT user_id, created_at, expires_at, revoked_at, last_seen_at, amr, auth_time FROM sessions
+          `SELECT user_id, created_at, expires_at, revoked_at, last_seen_at, amr, auth_time, client_id, scope, audience
+           FROM sessions
            WHERE id = ? AND kind = 'refresh'`,
         )
         .bind(familyId),
@@ -176,6 +197,15 @@ export class SessionStore {
   /** One of the user's sessions by public id; null for someone else's (so callers answer 404). */
   findOwned(id: string, userId: string): Promise<SessionRow | null> {
     return this.#db.prepare("SELECT * FROM sessions WHERE id = ? AND user_id = ?").bind(id, userId).first<SessionRow>();
+  }
+
+  /** The OAuth client a session was issued to (null for a first-party one, undefined when there is no such session). */
+  async clientOf(id: string): Promise<string | null | undefined> {
+    const row = await this.#db
+      .prepare("SELECT client_id FROM sessions WHERE id = ?")
+      .bind(id)
+      .first<{ client_id: string | null }>();
+    return row ? row.client_id : undefined;
   }
 
   async revoke(id: string, now: number): Promise<void> {

@@ -8,6 +8,7 @@ import type { Grants, RoleStore } from "../authz/role-store";
 import type { UserRecord } from "../identity/user-store";
 import { accessNotBeforeSeconds } from "../identity/users";
 import type { TokenIssuer } from "../tokens/issuer";
+import type { OAuthBinding } from "./session-store";
 
 export interface AccessTokenResponse {
   access_token: string;
@@ -21,6 +22,8 @@ export interface SessionRef {
   amr: readonly string[];
   /** Epoch ms the session's user authenticated. */
   authTime: number;
+  /** Set for a session issued to an OAuth client: its tokens carry that client, scope and audience. */
+  oauth?: OAuthBinding;
 }
 
 export interface SessionTokensOptions {
@@ -48,20 +51,30 @@ export class SessionTokens {
   ): Promise<AccessTokenResponse> {
     // The marker a role change or logout-all raises kills older tokens; newer ones start at it.
     const notBeforeSeconds = accessNotBeforeSeconds(user);
-    const grants = knownGrants ?? (await this.#o.roles.grantsFor(user.id));
-    const access = await this.#o.issuer.issueAccessToken(
-      {
-        principal: { type: "user", id: user.id },
-        sessionId: session.id,
-        amr: session.amr,
-        authTime: session.authTime,
-        grants,
-        notBeforeSeconds,
-      },
-      now,
-    );
+    const base = {
+      principal: { type: "user", id: user.id },
+      sessionId: session.id,
+      amr: session.amr,
+      authTime: session.authTime,
+      notBeforeSeconds,
+    } as const;
+    // An OAuth client's token carries what the user delegated (its scope), never the user's roles.
+    const { oauth } = session;
+    const access = oauth
+      ? await this.#o.issuer.issueAccessToken(
+          { ...base, clientId: oauth.clientId, scope: oauth.scope, audience: audienceOf(oauth.audiences) },
+          now,
+        )
+      : await this.#o.issuer.issueAccessToken(
+          { ...base, grants: knownGrants ?? (await this.#o.roles.grantsFor(user.id)) },
+          now,
+        );
     return { access_token: access.token, token_type: "Bearer", expires_in: access.expiresIn };
   }
+}
+
+function audienceOf(audiences: readonly string[]): string | string[] {
+  return audiences.length === 1 ? (audiences[0] as string) : [...audiences];
 }
 
 /** A session row's `amr` column (JSON) as a list; a malformed value reads as no method at all. */

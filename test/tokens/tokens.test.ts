@@ -48,9 +48,13 @@ describe("GET /.well-known/jwks.json", () => {
     const response = await send(`${BASE}/.well-known/jwks.json`);
     expect(response.headers.get("Cache-Control")).toMatch(/max-age=\d+/);
     const { keys } = (await response.json()) as { keys: JWK[] };
-    expect(keys).toHaveLength(1);
+    // The EC key signs access tokens; the RSA key signs OpenID Connect ID tokens.
+    expect(keys).toHaveLength(2);
     expect(keys[0]).toMatchObject({ kid: signingJwk.kid, alg: "ES256", use: "sig", kty: "EC", crv: "P-256" });
-    expect(keys[0]).not.toHaveProperty("d");
+    expect(keys[1]).toMatchObject({ alg: "RS256", use: "sig", kty: "RSA", e: "AQAB" });
+    for (const key of keys) {
+      for (const member of ["d", "p", "q", "dp", "dq", "qi"]) expect(key).not.toHaveProperty(member);
+    }
   });
 
   it("publishes every key of the set, and only the first one signs", async () => {
@@ -64,7 +68,7 @@ describe("GET /.well-known/jwks.json", () => {
     const published = (await (await sendWithEnv(rotated, new Request(`${BASE}/.well-known/jwks.json`))).json()) as {
       keys: JWK[];
     };
-    expect(published.keys.map((k) => k.kid)).toEqual(["next", signingJwk.kid]);
+    expect(published.keys.map((k) => k.kid)).toEqual(["next", ...keys.map((k) => k.kid)]);
     // A token signed by the old key before the rotation still verifies after it.
     const session = await newSession();
     const response = await sendWithEnv(
@@ -129,7 +133,7 @@ describe("access tokens", () => {
     const session = await newSession();
     const key = await importJWK(signingJwk, "ES256");
     const now = Math.floor(Date.now() / 1000);
-    const expired = await new SignJWT({ jti: crypto.randomUUID() })
+    const expired = await new SignJWT({ jti: crypto.randomUUID(), client_id: "edgelock" })
       .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: signingJwk.kid })
       .setIssuer("https://auth.test")
       .setAudience("https://api.test")
@@ -139,7 +143,7 @@ describe("access tokens", () => {
       .sign(key);
     await expectError(await me(expired), 401, "invalid_token");
     const withinSkew = await forge(
-      { iss: "https://auth.test", aud: "https://api.test", sub: session.user.id },
+      { iss: "https://auth.test", aud: "https://api.test", sub: session.user.id, client_id: "edgelock" },
       {},
       -20,
     );
@@ -166,7 +170,7 @@ describe("access tokens", () => {
 
   it("refuses a wrong issuer, a wrong audience, a wrong typ and an unknown kid", async () => {
     const session = await newSession();
-    const good = { iss: "https://auth.test", aud: "https://api.test", sub: session.user.id };
+    const good = { iss: "https://auth.test", aud: "https://api.test", sub: session.user.id, client_id: "edgelock" };
     expect((await me(await forge(good))).status).toBe(200);
     await expectError(await me(await forge({ ...good, iss: "https://evil.test" })), 401, "invalid_token");
     await expectError(await me(await forge({ ...good, aud: "https://other-api.test" })), 401, "invalid_token");

@@ -40,7 +40,8 @@ export const ERRORS = {
   too_many_requests: { status: 429, retryAfterSeconds: 1 },
   captcha_required: { status: 401 },
   csrf_failed: { status: 403 },
-  insufficient_scope: { status: 403 },
+  /** RFC 6750 §3.1: the token lacks a scope; the challenge says so. */
+  insufficient_scope: { status: 403, bearerChallenge: true },
   /** RFC 9470: the caller must authenticate again (more recently) before this request. */
   insufficient_user_authentication: { status: 401, bearerChallenge: true },
   not_found: { status: 404 },
@@ -62,6 +63,13 @@ export const ERRORS = {
   interaction_required: { status: 400 },
   request_not_supported: { status: 400 },
   request_uri_not_supported: { status: 400 },
+  // RFC 7591 §3.2.2, for client registration (and the admin API's client metadata).
+  invalid_redirect_uri: { status: 400 },
+  invalid_client_metadata: { status: 400 },
+  /** RFC 7009 §2.2.1: a revocation request for a token type the server cannot revoke. */
+  unsupported_token_type: { status: 400 },
+  /** RFC 8707 §2: a `resource` the client may not have tokens for. */
+  invalid_target: { status: 400 },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -105,6 +113,13 @@ export class AuthError extends Error {
   get description(): string {
     return this.message;
   }
+}
+
+/** Where an authorization error may be sent: known only after client and redirect URI are validated. */
+export interface AuthorizeRedirectContext {
+  redirectUri: string;
+  state: string | null;
+  issuer: string;
 }
 
 /** A store's dependency (D1, KV, a Durable Object, an outbound service) cannot be reached. */

@@ -8,7 +8,10 @@
  *    redirect URI are validated; without that context the error is shown on a
  *    local page and the browser is never sent anywhere.
  */
-import { AuthError, type ErrorCode, wireError } from "./codes";
+import { AuthError, type AuthorizeRedirectContext, type ErrorCode, wireError } from "./codes";
+
+export type { AuthorizeRedirectContext };
+
 import { renderError } from "./render";
 
 /** The codes RFC 6749 §5.2 allows from the token endpoint; others are mapped onto these. */
@@ -19,6 +22,7 @@ const TOKEN_ENDPOINT_CODES = new Set<string>([
   "unauthorized_client",
   "unsupported_grant_type",
   "invalid_scope",
+  "invalid_target",
 ]);
 
 /** The codes RFC 6749 §4.1.2.1 and OIDC Core §3.1.2.6 allow in an authorization error redirect. */
@@ -35,6 +39,7 @@ const AUTHORIZE_CODES = new Set<string>([
   "interaction_required",
   "request_not_supported",
   "request_uri_not_supported",
+  "invalid_target",
 ]);
 
 export interface TokenErrorResponse {
@@ -63,13 +68,6 @@ export function renderTokenError(error: unknown, requestId?: string): TokenError
   return { status: 400, body: { error: "invalid_request", error_description }, headers };
 }
 
-/** Where an authorization error may be sent: known only after client and redirect URI are validated. */
-export interface AuthorizeRedirectContext {
-  redirectUri: string;
-  state: string | null;
-  issuer: string;
-}
-
 export type AuthorizeErrorOutcome =
   | { kind: "redirect"; location: string }
   | { kind: "page"; status: number; code: string; description: string };
@@ -83,7 +81,8 @@ export function renderAuthorizeError(error: unknown, context: AuthorizeRedirectC
   if (!context) {
     // No validated redirect URI: sending the browser anywhere would make us an open redirector.
     const rendered = renderError(error, undefined);
-    const status = rendered.status >= 500 ? rendered.status : 400;
+    // A page has no use for 401 (there is no challenge to answer); other statuses say what happened.
+    const status = rendered.status === 401 ? 400 : rendered.status;
     return { kind: "page", status, code: rendered.body.error, description: rendered.body.error_description };
   }
   const code = authorizeCode(error);

@@ -1,0 +1,167 @@
+/**
+ * @module app/oauth-services
+ * The OAuth 2.1 / OpenID Connect provider's part of the composition root:
+ * its services, each built on first use from the shared internals and the
+ * account services it builds on (users, roles, sessions). Routes reach them
+ * as `services.oauth.*`.
+ */
+
+import { Memo } from "../lib/memo";
+import { AuthorizationCodes } from "../oauth/authorization-codes";
+import { Authorizer } from "../oauth/authorize/authorizer";
+import { Interactions } from "../oauth/authorize/interactions";
+import { ClientAuthentication } from "../oauth/client-authentication";
+import { OAuthClients } from "../oauth/clients/clients";
+import { ConsentStore } from "../oauth/consent-store";
+import { Consents } from "../oauth/consents";
+import { discoveryDocument } from "../oauth/discovery";
+import { authorizationCodeGrant } from "../oauth/grants/authorization-code";
+import { clientCredentialsGrant } from "../oauth/grants/client-credentials";
+import { refreshTokenGrant } from "../oauth/grants/refresh-token";
+import { IdTokens } from "../oauth/id-tokens";
+import { TokenIntrospection } from "../oauth/introspection";
+import { RpLogout } from "../oauth/logout";
+import { ClientRegistration } from "../oauth/registration";
+import { TokenRevocation } from "../oauth/revocation";
+import { TokenEndpoint } from "../oauth/token-endpoint";
+import { UserInfo } from "../oauth/userinfo";
+import type { Config } from "./config";
+import type { Container } from "./container";
+import type { Internals } from "./internals";
+
+export class OAuthServices {
+  readonly #internals: Internals;
+  readonly #config: Config;
+  readonly #account: Container;
+  readonly #memo = new Memo();
+
+  constructor(internals: Internals, config: Config, account: Container) {
+    this.#internals = internals;
+    this.#config = config;
+    this.#account = account;
+  }
+
+  get clients() {
+    const defaultAudience = this.#config.accessToken.audience;
+    return this.#memo.get("clients", () => new OAuthClients({ store: this.#internals.clients, defaultAudience }));
+  }
+
+  get clientAuthentication() {
+    return this.#memo.get(
+      "clientAuthentication",
+      () => new ClientAuthentication({ clients: this.clients, limiter: this.#internals.limiter }),
+    );
+  }
+
+  get idTokens() {
+    const { issuer, oauth } = this.#config;
+    return this.#memo.get(
+      "idTokens",
+      () => new IdTokens({ keys: this.#internals.keys, issuer, ttlSeconds: oauth.idTokenTtlSeconds }),
+    );
+  }
+
+  get consents() {
+    return this.#memo.get(
+      "consents",
+      () =>
+        new Consents({
+          store: new ConsentStore(this.#internals.db),
+          revocation: this.#internals.revocation,
+          accessTokenHorizonMs: this.#internals.issuer.accessTokenHorizonMs,
+        }),
+    );
+  }
+
+  get #codes() {
+    return this.#memo.get("codes", () => new AuthorizationCodes({ secrets: this.#internals.secrets }));
+  }
+
+  get authorizer() {
+    return this.#memo.get(
+      "authorizer",
+      () =>
+        new Authorizer({
+          clients: this.clients,
+          codes: this.#codes,
+          consents: this.consents,
+          interactions: new Interactions({ secrets: this.#internals.secrets }),
+          users: this.#account.users,
+          roles: this.#account.roles,
+          idTokens: this.idTokens,
+          issuer: this.#config.issuer,
+        }),
+    );
+  }
+
+  get tokenEndpoint() {
+    return this.#memo.get("tokenEndpoint", () => {
+      const sessions = this.#account.refreshSessions;
+      const codeGrant = authorizationCodeGrant({
+        codes: this.#codes,
+        users: this.#account.users,
+        sessions,
+        sessionTokens: this.#account.sessionTokens,
+        idTokens: this.idTokens,
+        revokeGrant: (grantId, userId, now) => sessions.revokeFamily(grantId, userId, now),
+      });
+      const grants = [
+        codeGrant,
+        refreshTokenGrant(sessions, this.idTokens),
+        clientCredentialsGrant(this.#internals.issuer),
+      ];
+      return new TokenEndpoint({ grants, authentication: this.clientAuthentication });
+    });
+  }
+
+  get tokenRevocation() {
+    return this.#memo.get(
+      "tokenRevocation",
+      () =>
+        new TokenRevocation({
+          sessions: this.#account.refreshSessions,
+          inspector: this.#internals.inspector,
+          revocation: this.#internals.revocation,
+        }),
+    );
+  }
+
+  get tokenIntrospection() {
+    return this.#memo.get("tokenIntrospection", () => new TokenIntrospection({ inspector: this.#internals.inspector }));
+  }
+
+  get registration() {
+    return this.#memo.get(
+      "registration",
+      () =>
+        new ClientRegistration({
+          mode: this.#config.oauth.registration,
+          clients: this.clients,
+          secrets: this.#internals.secrets,
+        }),
+    );
+  }
+
+  get logout() {
+    return this.#memo.get("logout", () => new RpLogout({ clients: this.clients, idTokens: this.idTokens }));
+  }
+
+  get userInfo() {
+    return this.#memo.get(
+      "userInfo",
+      () => new UserInfo({ inspector: this.#internals.inspector, users: this.#account.users }),
+    );
+  }
+
+  /** The discovery document (the permission names come from D1). */
+  async discovery(): Promise<Record<string, unknown>> {
+    return discoveryDocument({
+      issuer: this.#config.issuer,
+      publicUrl: this.#config.publicUrl,
+      grantTypes: this.tokenEndpoint.grantTypes,
+      idTokenAlgorithms: this.idTokens.algorithms,
+      permissions: await this.#account.roles.permissionNames(),
+      registration: this.registration.enabled,
+    });
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * @module oauth/grants/refresh-token
+ * `refresh_token` (RFC 6749 §6, OAuth 2.1 §4.3): the same rotation with reuse
+ * detection and grace window as first-party refresh, bound to the client the
+ * family was issued to. `scope` and `resource` may only narrow what was
+ * granted, for this access token; the family keeps its grant. Every refresh
+ * rotates, public client or not.
+ */
+import { AuthError } from "../../app/errors/codes";
+import type { RefreshSessions } from "../../sessions/refresh-sessions";
+import type { OAuthBinding } from "../../sessions/session-store";
+import type { IdTokens } from "../id-tokens";
+import { formatScope, parseScope, withinScopes } from "../scopes";
+import type { Grant } from "./grant";
+
+export function refreshTokenGrant(sessions: RefreshSessions, idTokens: IdTokens): Grant {
+  return {
+    grantType: "refresh_token",
+    async handle(params, client, ctx) {
+      const refreshToken = params.require("refresh_token");
+      const asked = parseScope(params.get("scope"));
+      const resources = params.resources;
+      const narrow = (binding: OAuthBinding): OAuthBinding => {
+        const granted = parseScope(binding.scope);
+        if (!withinScopes(asked, granted)) throw new AuthError("invalid_scope", "scope: wider than was granted");
+        if (!withinScopes(resources, binding.audiences)) {
+          throw new AuthError("invalid_target", "resource: not one the grant was for");
+        }
+        return {
+          ...binding,
+          scope: asked.length > 0 ? formatScope(asked) : binding.scope,
+          audiences: resources.length > 0 ? [...new Set(resources)] : binding.audiences,
+        };
+      };
+      const refreshed = await sessions.rotate(refreshToken, ctx, { client: { id: client.id, narrow } });
+      const scope = refreshed.session.oauth?.scope ?? "";
+      const idToken = parseScope(scope).includes("openid")
+        ? await idTokens.issue({ client, user: refreshed.user, session: refreshed.session, scope, now: ctx.now })
+        : undefined;
+      return {
+        ...refreshed.access,
+        refresh_token: refreshed.refreshToken,
+        ...(scope ? { scope } : {}),
+        ...(idToken ? { id_token: idToken } : {}),
+      };
+    },
+  };
+}
