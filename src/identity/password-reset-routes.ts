@@ -1,6 +1,6 @@
 /**
  * @module identity/password-reset-routes
- * /auth/password-reset: request a reset link, the page behind it, and confirm.
+ * /auth/password-reset: request a reset link (and its page, /request), the page behind the link, and confirm.
  */
 import { Hono } from "hono";
 import { z } from "zod";
@@ -8,6 +8,7 @@ import type { AppEnv } from "../app/app-env";
 import { AuthError } from "../app/errors/codes";
 import { readJson } from "../app/json-body";
 import { rateLimit } from "../limits/rate-limit-middleware";
+import { accountFormPage, resetRequestPage } from "../ui/account-form-page";
 import { passwordResetPage, tokenPage } from "../ui/token-page";
 import { publicUser } from "./users";
 
@@ -27,6 +28,8 @@ export const passwordResetRoutes = new Hono<AppEnv>()
     return c.json({ status: "reset_requested" }, 202);
   })
   .get("/", (c) => tokenPage(c, passwordResetPage(c.var.services.config.passwordPolicy.minLength)))
+  // The hosted "forgot your password" page (linked from the login page); it posts to the route above.
+  .get("/request", (c) => accountFormPage(c, resetRequestPage))
   .post("/confirm", perIp, async (c) => {
     const { token, password } = await readJson(c, confirmBody);
     const { ctx } = c.var;

@@ -11,6 +11,7 @@ import { readJson } from "../app/json-body";
 import { authenticate } from "../authn/authenticate-middleware";
 import { rateLimit } from "../limits/rate-limit-middleware";
 import { startSession } from "../sessions/session-response";
+import { accountFormPage, signupPage } from "../ui/account-form-page";
 import { tokenPage, verifyEmailPage } from "../ui/token-page";
 import { publicUser } from "./users";
 
@@ -19,6 +20,8 @@ const verifyBody = z.object({ token: z.string().min(1).max(512), password: z.str
 const passwordChangeBody = z.object({ current_password: z.string(), new_password: z.string() });
 
 export const accountRoutes = new Hono<AppEnv>()
+  // The hosted signup page (linked from the login page); it posts to the route below.
+  .get("/signup", (c) => accountFormPage(c, signupPage(c.var.services.config.passwordPolicy.minLength)))
   .post("/signup", rateLimit({ name: "signup", limit: (c) => c.rateLimits.perIp.signup }), async (c) => {
     const { email, password } = await readJson(c, credentials);
     const { services, ctx } = c.var;

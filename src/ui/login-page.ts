@@ -1,7 +1,8 @@
 /**
  * @module ui/login-page
- * The hosted login page of the authorization flow: email and password. It
- * posts to its own interaction; nothing on it runs script.
+ * The hosted login page of the authorization flow: email and password, with
+ * links to the signup and password-reset pages. It posts to its own
+ * interaction; nothing on it runs script.
  */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -31,6 +32,6 @@ ${error}
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="256">
 <button type="submit">Log in</button>
 </form>
-`;
+<p class="muted"><a href="/auth/password-reset/request">Forgot your password?</a> · <a href="/auth/signup">Create an account</a></p>`;
   return c.html(layout("Log in", body), status);
 }

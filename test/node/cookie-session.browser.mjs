@@ -5,72 +5,34 @@
 //   3. a form on another origin posts to a state-changing route without the CSRF
 //      token: refused (403 csrf_failed), and the session survives.
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { chromium } from "playwright-core";
-import { writeDevVarsIfMissing } from "../../scripts/dev-secrets.mjs";
+import {
+  freePort,
+  launchChromium,
+  noChromium,
+  PASSWORD,
+  signUpAndVerify,
+  startDevServer,
+} from "./support/dev-server.mjs";
 
-const CHROMIUM = "/usr/bin/chromium";
-const WRANGLER = "node_modules/.bin/wrangler";
-const PASSWORD = "correct horse battery staple";
-const skip = existsSync(CHROMIUM)
-  ? false
-  : "Debian's chromium is not installed (apt-get install chromium); .ci/run installs it";
+const skip = noChromium;
 
 let server;
 let browser;
 let attacker;
-let persistDir;
 let port;
 let attackerPort;
 
-async function freePort() {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.listen(0, "127.0.0.1", () => {
-      const { port: free } = probe.address();
-      probe.close(() => resolve(free));
-    });
-  });
-}
-
-async function waitForHealth(base) {
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${base}/health`)).ok) return;
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-  throw new Error("wrangler dev did not become ready in 90 s");
-}
-
 before(async () => {
   if (skip) return;
-  await writeDevVarsIfMissing();
-  port = await freePort();
+  server = await startDevServer();
+  port = server.port;
+  const origin = server.origin;
   attackerPort = await freePort();
-  persistDir = mkdtempSync(join(tmpdir(), "edgelock-browser-"));
-  const migrate = spawnSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], {
-    env: { ...process.env, CI: "true" },
-    encoding: "utf8",
-  });
-  assert.equal(migrate.status, 0, migrate.stderr);
-  const origin = `http://localhost:${port}`;
-  server = spawn(
-    WRANGLER,
-    ["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistDir, "--var", `PUBLIC_URL:${origin}`],
-    {
-      detached: true,
-      stdio: "ignore",
-      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
-    },
-  );
-  await waitForHealth(`http://127.0.0.1:${port}`);
   // The attacker's page: another origin (same site: localhost, other port), so the
   // browser does attach the Lax session cookie to its form post. Only the CSRF check stands in the way.
   attacker = createServer((_, response) => {
@@ -79,42 +41,14 @@ before(async () => {
 <script>document.getElementById("f").submit()</script>`);
   });
   await new Promise((resolve) => attacker.listen(attackerPort, "127.0.0.1", resolve));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium(chromium);
 });
 
 after(async () => {
   await browser?.close();
   attacker?.close();
-  if (server) {
-    try {
-      process.kill(-server.pid, "SIGTERM");
-    } catch {}
-  }
-  if (persistDir) rmSync(persistDir, { recursive: true, force: true });
+  server?.stop();
 });
-
-async function signUpAndVerify(base, email) {
-  const post = (path, body) =>
-    fetch(`${base}${path}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body),
-    });
-  assert.equal((await post("/auth/signup", { email, password: PASSWORD })).status, 202);
-  const mails = await (await fetch(`${base}/_dev/outbox?to=${encodeURIComponent(email)}`)).json();
-  const token = /token=([A-Za-z0-9_-]+)/.exec(mails[0].text)[1];
-  assert.equal((await post("/auth/verify-email", { token, password: PASSWORD })).status, 200);
-}
 
 test("a browser logs in with a cookie session, and a cross-origin form post without the CSRF token is refused", {
   skip,

@@ -1,0 +1,153 @@
+// Real-browser test of the authorization code flow: Debian's chromium driven by
+// playwright-core against `wrangler dev`. A client registers itself (RFC 7591),
+// the browser goes to /oauth/authorize, the hosted login and consent pages are
+// filled in, and the redirect to the client's loopback callback carries a code
+// that oauth4webapi exchanges and whose ID token it validates. Deny answers
+// access_denied with state and iss. Screenshots of the pages go to the temp dir.
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import * as oauth from "oauth4webapi";
+import { chromium } from "playwright-core";
+import {
+  freePort,
+  launchChromium,
+  noChromium,
+  PASSWORD,
+  signUpAndVerify,
+  startDevServer,
+} from "./support/dev-server.mjs";
+
+const skip = noChromium;
+const insecure = { [oauth.allowInsecureRequests]: true };
+
+let server;
+let browser;
+let callback;
+let callbackPort;
+
+before(async () => {
+  if (skip) return;
+  server = await startDevServer();
+  callbackPort = await freePort();
+  // The client's redirect URI: a loopback listener, as a native app or a local dev server has.
+  callback = createServer((_, response) => {
+    response.writeHead(200, { "Content-Type": "text/html" });
+    response.end("<!doctype html><title>callback</title><p>back at the client</p>");
+  });
+  await new Promise((resolve) => callback.listen(callbackPort, "127.0.0.1", resolve));
+  browser = await launchChromium(chromium);
+});
+
+after(async () => {
+  await browser?.close();
+  callback?.close();
+  server?.stop();
+});
+
+async function discover() {
+  const issuer = new URL(server.origin);
+  return oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
+}
+
+async function authorizationUrl(as, client, redirectUri, extra = {}) {
+  const verifier = oauth.generateRandomCodeVerifier();
+  const state = oauth.generateRandomState();
+  const nonce = oauth.generateRandomNonce();
+  const url = new URL(as.authorization_endpoint);
+  const params = {
+    client_id: client.client_id,
+    redirect_uri: redirectUri,
+    response_type: "code",
+    scope: "openid email",
+    state,
+    nonce,
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: "S256",
+    ...extra,
+  };
+  for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+  return { url, verifier, state, nonce };
+}
+
+test("a registered client gets a code through the hosted login and consent pages; Deny answers access_denied", {
+  skip,
+}, async () => {
+  const as = await discover();
+  const redirectUri = `http://127.0.0.1:${callbackPort}/callback`;
+  const registered = await oauth.processDynamicClientRegistrationResponse(
+    await oauth.dynamicClientRegistrationRequest(
+      as,
+      { client_name: "Browser test app", redirect_uris: [redirectUri], token_endpoint_auth_method: "none" },
+      insecure,
+    ),
+  );
+  const client = { client_id: registered.client_id };
+  const email = `oauth-browser-${Date.now()}@example.com`;
+  await signUpAndVerify(server.api, email);
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const first = await authorizationUrl(as, client, redirectUri);
+  await page.goto(first.url.toString());
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.screenshot({ path: join(tmpdir(), "edgelock-oauth-login.png") });
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForSelector("text=Browser test app wants to access your account");
+  await page.screenshot({ path: join(tmpdir(), "edgelock-oauth-consent.png") });
+  await page.getByRole("button", { name: "Allow" }).click();
+  await page.waitForURL((url) => url.origin === `http://127.0.0.1:${callbackPort}`);
+
+  const params = oauth.validateAuthResponse(as, client, new URL(page.url()), first.state);
+  const response = await oauth.authorizationCodeGrantRequest(
+    as,
+    client,
+    oauth.None(),
+    params,
+    redirectUri,
+    first.verifier,
+    insecure,
+  );
+  const tokens = await oauth.processAuthorizationCodeResponse(as, client, response, {
+    expectedNonce: first.nonce,
+    requireIdToken: true,
+  });
+  const claims = oauth.getValidatedIdTokenClaims(tokens);
+  assert.equal(claims.email, email);
+  assert.equal(claims.aud, client.client_id);
+
+  // Consent is remembered; prompt=consent asks again, and this time the user says no.
+  const second = await authorizationUrl(as, client, redirectUri, { prompt: "consent" });
+  await page.goto(second.url.toString());
+  await page.getByRole("button", { name: "Deny" }).click();
+  await page.waitForURL((url) => url.origin === `http://127.0.0.1:${callbackPort}`);
+  const denied = new URL(page.url());
+  assert.equal(denied.searchParams.get("error"), "access_denied");
+  assert.equal(denied.searchParams.get("state"), second.state);
+  assert.equal(denied.searchParams.get("iss"), as.issuer);
+  assert.equal(denied.searchParams.get("code"), null);
+  await context.close();
+});
+
+test("the login page's links lead to working signup and password-reset pages", { skip }, async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.origin}/auth/signup`);
+  const email = `signup-page-${Date.now()}@example.com`;
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await page.waitForFunction(() => document.getElementById("status")?.textContent?.startsWith("Check your inbox"));
+  await page.screenshot({ path: join(tmpdir(), "edgelock-signup-page.png") });
+  const mails = await (await fetch(`${server.api}/_dev/outbox?to=${encodeURIComponent(email)}`)).json();
+  assert.match(mails[0].text, /\/auth\/verify-email\?token=/);
+
+  await page.goto(`${server.origin}/auth/password-reset/request`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByRole("button", { name: "Send the link" }).click();
+  await page.waitForFunction(() => document.getElementById("status")?.textContent?.startsWith("If an account"));
+  await context.close();
+});
