@@ -43,7 +43,13 @@ export async function generateDevSecrets() {
     JWT_PRIVATE_KEYS: JSON.stringify(await generateSigningKeySet()),
     PASSWORD_PEPPER: generatePepper(),
     REQUEST_SIGNING_SECRET: generatePepper(),
+    MFA_ENCRYPTION_KEY: generateMfaKey(),
   };
+}
+
+/** A 256-bit AES key, base64url: MFA_ENCRYPTION_KEY seals TOTP secrets at rest. */
+export function generateMfaKey() {
+  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(32))).toString("base64url");
 }
 
 /** The origin `npm run dev` writes into a new .dev.vars (scripts/dev.mjs treats it as "not set"). */
@@ -67,6 +73,7 @@ export async function writeDevVarsIfMissing(path = ".dev.vars") {
     `PASSWORD_PEPPER=${secrets.PASSWORD_PEPPER}`,
     `JWT_PRIVATE_KEYS=${secrets.JWT_PRIVATE_KEYS}`,
     `REQUEST_SIGNING_SECRET=${secrets.REQUEST_SIGNING_SECRET}`,
+    `MFA_ENCRYPTION_KEY=${secrets.MFA_ENCRYPTION_KEY}`,
     "",
   ];
   writeFileSync(path, lines.join("\n"), { mode: 0o600 });
@@ -108,5 +115,17 @@ export async function addRsaKeyIfMissing(path = ".dev.vars") {
   set.keys.push(await generateRsaSigningKey(kid));
   lines[index] = `JWT_PRIVATE_KEYS=${JSON.stringify(set)}`;
   writeFileSync(path, lines.join("\n"));
+  return "added";
+}
+
+/**
+ * For a .dev.vars written before MFA: appends an MFA_ENCRYPTION_KEY when it has
+ * none. Returns "added" or "present".
+ */
+export async function addMfaKeyIfMissing(path = ".dev.vars") {
+  const { appendFileSync, existsSync } = await import("node:fs");
+  if (!existsSync(path)) return "no file";
+  if ((await readDevVars(path)).MFA_ENCRYPTION_KEY) return "present";
+  appendFileSync(path, `\nMFA_ENCRYPTION_KEY=${generateMfaKey()}\n`);
   return "added";
 }

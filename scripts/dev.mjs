@@ -13,7 +13,13 @@
 // `--port` argument, else 8787; dev.mjs always passes it, so that wrangler does not
 // quietly move to another port when 8787 is taken.
 import { spawn, spawnSync } from "node:child_process";
-import { addRsaKeyIfMissing, DEFAULT_DEV_ORIGIN, readDevVars, writeDevVarsIfMissing } from "./dev-secrets.mjs";
+import {
+  addMfaKeyIfMissing,
+  addRsaKeyIfMissing,
+  DEFAULT_DEV_ORIGIN,
+  readDevVars,
+  writeDevVarsIfMissing,
+} from "./dev-secrets.mjs";
 
 const DEV_VARS = ".dev.vars";
 const DEFAULT_PORT = "8787";
@@ -29,6 +35,9 @@ if (await writeDevVarsIfMissing(DEV_VARS)) {
     );
   } else if (rsa !== "present") {
     console.warn(`[edgelock] could not add an RS256 key to ${DEV_VARS}: ${rsa}`);
+  }
+  if ((await addMfaKeyIfMissing(DEV_VARS)) === "added") {
+    console.log(`[edgelock] added MFA_ENCRYPTION_KEY (seals TOTP secrets) to ${DEV_VARS}`);
   }
 }
 

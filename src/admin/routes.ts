@@ -8,6 +8,7 @@
  *   DELETE /admin/users/{id}/roles/{role}          users:write
  *   GET    /admin/users/{id}/sessions              users:read
  *   DELETE /admin/users/{id}/sessions/{sid}        users:write
+ *   POST   /admin/users/{id}/mfa/reset             users:write  (a lost authenticator; the user is mailed)
  *   GET    /admin/audit?user_id=&limit=&before=    audit:read
  *   /admin/clients/*                              clients:read / clients:write (oauth/admin-routes.ts)
  */
@@ -61,6 +62,10 @@ export const adminRoutes = new Hono<AppEnv>()
   .delete("/users/:id/sessions/:sid", requirePermission("users:write"), async (c) => {
     const { id, sid } = c.req.param();
     await c.var.services.accountSessions.revoke(id, sid, c.var.ctx, c.var.identity.userId);
+    return c.body(null, 204);
+  })
+  .post("/users/:id/mfa/reset", requirePermission("users:write"), async (c) => {
+    await c.var.services.mfa.settings.resetByAdmin(c.var.identity.userId, c.req.param("id"), c.var.ctx);
     return c.body(null, 204);
   })
   .get("/audit", requirePermission("audit:read"), async (c) => {

@@ -1,18 +1,20 @@
 /**
  * @module api-keys/routes
- *   POST   /auth/api-keys {name, scopes, expires_at?, password?}   201 with the key, shown once
+ *   POST   /auth/api-keys {name, scopes, expires_at?, password?, code? | recovery_code?}   201 with the key, shown once
  *   GET    /auth/api-keys                               the caller's live keys (never the secret)
  *   DELETE /auth/api-keys/{id}                          revoke (another user's id: 404)
  * A user (bearer token or cookie + CSRF) manages keys; an API key cannot mint more keys.
  * Minting one needs a fresh authentication (within 5 minutes, or `password` in
- * the body), defaults to API_KEY_DEFAULT_TTL_DAYS and mails the owner.
+ * the body) and, with two-step login on, a current code; defaults to
+ * API_KEY_DEFAULT_TTL_DAYS and mails the owner.
  */
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app/app-env";
 import { invalidToken } from "../app/errors/codes";
 import { readJson } from "../app/json-body";
-import { authenticate, type Identity } from "../authn/authenticate-middleware";
+import { authenticate, authTimeOf } from "../authn/authenticate-middleware";
+import { secondFactorFields, secondFactorProof } from "../authn/second-factor-body";
 import { accessNotBeforeSeconds } from "../identity/users";
 
 const createBody = z.object({
@@ -28,15 +30,8 @@ const createBody = z.object({
   signing: z.boolean().default(false),
   /** Re-authentication, when the session's login is older than 5 minutes. */
   password: z.string().max(4096).optional(),
+  ...secondFactorFields,
 });
-
-/** When the caller's session authenticated (epoch ms), as its credential says. */
-function authTimeOf(identity: Identity): number | undefined {
-  if (identity.kind === "cookie") return identity.authTime;
-  if (identity.kind === "bearer" && typeof identity.claims.auth_time === "number")
-    return identity.claims.auth_time * 1000;
-  return undefined;
-}
 
 export const apiKeyRoutes = new Hono<AppEnv>()
   .use("*", authenticate())
@@ -46,6 +41,7 @@ export const apiKeyRoutes = new Hono<AppEnv>()
     const { ctx, services } = c.var;
     await services.stepUp.require(userId, authTimeOf(c.var.identity), body.password, ctx);
     const [owner, grants] = await Promise.all([services.users.requireActive(userId), services.roles.grantsFor(userId)]);
+    await services.mfa.factors.stepUp(owner, secondFactorProof(body), ctx);
     // D1, not KV: a token older than a logout-all or reset mints nothing, even
     // where the revocation list has not arrived yet (it can lag a minute).
     const { identity } = c.var;

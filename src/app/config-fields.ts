@@ -4,6 +4,7 @@
  * "true"/"false" strings, JSON-valued secrets, peppers and private JWKs.
  */
 import { z } from "zod";
+import { fromBase64url } from "../lib/crypto/encoding";
 
 export const seconds = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -65,3 +66,11 @@ export const jsonString = <T extends z.ZodType>(schema: T) =>
 
 // A pepper is a secret key: 32 characters or more, so it cannot be guessed.
 export const pepper = z.string().min(32, "must be at least 32 characters");
+
+/** A 256-bit AES key as base64url (43 characters), decoded. */
+export const aesKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{43}$/, "must be 32 bytes as base64url (43 characters)")
+  .transform((text) => fromBase64url(text) as Uint8Array<ArrayBuffer>);
+
+export const keyId = z.string().regex(/^[A-Za-z0-9_-]{1,16}$/, "must be 1-16 characters of A-Z a-z 0-9 _ -");

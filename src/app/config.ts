@@ -8,7 +8,8 @@
 import { z } from "zod";
 import { PASSWORD_MIN_LENGTH_FLOOR, PASSWORD_MIN_LENGTH_SINGLE_FACTOR } from "../identity/password-policy";
 import { PBKDF2_MAX_ITERATIONS } from "../lib/crypto/pbkdf2";
-import { booleanString, count, jsonString, pepper, privateJwk, seconds } from "./config-fields";
+import type { Keyring } from "../lib/crypto/sealing";
+import { aesKey, booleanString, count, jsonString, keyId, pepper, privateJwk, seconds } from "./config-fields";
 import { ConfigError } from "./errors/codes";
 
 const schema = z
@@ -52,6 +53,9 @@ const schema = z
     RATE_LIMIT_OAUTH_TOKEN_PER_IP: count(300),
     OAUTH_REGISTRATION: z.enum(["off", "token", "open"]).optional(),
     ID_TOKEN_TTL_SECONDS: seconds(3600, 60, 86_400),
+    MFA_ENCRYPTION_KEY: aesKey.optional(),
+    MFA_ENCRYPTION_KEY_ID: keyId.default("m1"),
+    MFA_OLD_ENCRYPTION_KEYS: jsonString(z.record(z.string(), aesKey)).optional(),
     PASSWORD_RESET_TOKEN_TTL_SECONDS: seconds(3600, 300, 86_400),
     LOGIN_MAX_FAILURES: count(5),
     LOGIN_FAILURE_WINDOW_SECONDS: seconds(900, 1, 86_400),
@@ -166,6 +170,8 @@ export interface Config {
     idTokenTtlSeconds: number;
   };
   mail: { transport: RawConfig["MAIL_TRANSPORT"]; from: string; resendApiKey?: string };
+  /** Seals TOTP secrets at rest; null: MFA_ENCRYPTION_KEY is not set, and nobody can enrol. */
+  mfaKeyring: Keyring | null;
 }
 
 const cache = new WeakMap<object, Config>();
@@ -264,5 +270,11 @@ function toConfig(raw: RawConfig): Config {
       idTokenTtlSeconds: raw.ID_TOKEN_TTL_SECONDS,
     },
     mail: { transport: raw.MAIL_TRANSPORT, from: raw.MAIL_FROM, resendApiKey: raw.RESEND_API_KEY },
+    mfaKeyring: raw.MFA_ENCRYPTION_KEY
+      ? {
+          currentId: raw.MFA_ENCRYPTION_KEY_ID,
+          keys: { ...(raw.MFA_OLD_ENCRYPTION_KEYS ?? {}), [raw.MFA_ENCRYPTION_KEY_ID]: raw.MFA_ENCRYPTION_KEY },
+        }
+      : null,
   };
 }

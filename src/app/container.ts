@@ -15,6 +15,7 @@ import { LoginRecorder } from "../audit/login-recorder";
 import { type CaptchaVerifier, TurnstileVerifier } from "../authn/captcha";
 import { LoginFlow } from "../authn/login-flow";
 import { PasswordMethod } from "../authn/methods/password";
+import { MFA_METHODS } from "../authn/mfa/second-factors";
 import { StepUp } from "../authn/step-up";
 import { RoleService } from "../authz/roles";
 import { EmailVerification } from "../identity/email-verification";
@@ -32,6 +33,7 @@ import { SessionTokens } from "../sessions/session-tokens";
 import { AccessTokenVerifier } from "../tokens/access-token-verifier";
 import { type Config, getConfig } from "./config";
 import { Internals } from "./internals";
+import { MfaServices } from "./mfa-services";
 import { OAuthServices } from "./oauth-services";
 import type { Defer, RequestMeta } from "./request-context";
 
@@ -167,6 +169,11 @@ export class Container {
         budget: this.#internals.budget,
         captcha: { verifier, afterFailures: captcha.afterFailures },
         onSuccess: (result, ctx) => recorder.recordSuccess(result.user, result.amr, ctx),
+        // Read with the user row (users.mfa_enabled): no extra round trip on the login path.
+        secondFactor: async (result) =>
+          result.user.mfa_enabled === 1
+            ? { kind: "second_factor_required", firstFactor: result, methods: MFA_METHODS }
+            : null,
       });
     });
   }
@@ -218,6 +225,7 @@ export class Container {
           publicUrl: this.config.publicUrl,
           tokenTtlSeconds: this.config.passwordResetTokenTtlSeconds,
           passwords: this.config.passwords,
+          factors: this.mfa.factors,
         }),
     );
   }
@@ -235,6 +243,7 @@ export class Container {
           mailer: this.#internals.mailer,
           passwords: this.config.passwords,
           publicUrl: this.config.publicUrl,
+          factors: this.mfa.factors,
         }),
     );
   }
@@ -267,6 +276,11 @@ export class Container {
           apiKeys: this.apiKeys,
         }),
     );
+  }
+
+  /** Two-step login: second factors, logins waiting for one, the user's settings. */
+  get mfa(): MfaServices {
+    return this.#memo.get("mfa", () => new MfaServices(this.#internals, this.config, this));
   }
 
   /** The OAuth 2.1 / OpenID Connect provider's services. */

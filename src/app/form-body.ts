@@ -62,6 +62,13 @@ export class OAuthParams {
   entries(): IterableIterator<[string, string]> {
     return this.#values.entries();
   }
+
+  /** The parameters as a query string (`?…`, or "" when there are none). */
+  toQuery(): string {
+    const query = new URLSearchParams([...this.#values.entries(), ...this.#resources.map((r) => ["resource", r])]);
+    const text = query.toString();
+    return text ? `?${text}` : "";
+  }
 }
 
 /** The request's form body as OAuth parameters; any other media type is refused. */

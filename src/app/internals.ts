@@ -11,6 +11,8 @@ import { ApiKeyStore } from "../api-keys/api-key-store";
 import { NonceClaimsStore } from "../api-keys/nonce-claims-store";
 import { AuditStore } from "../audit/audit-store";
 import { AttemptBudget } from "../authn/attempt-budget";
+import { RecoveryCodeStore } from "../authn/mfa/recovery-code-store";
+import { TotpStore } from "../authn/mfa/totp-store";
 import { PasswordProof } from "../authn/password-proof";
 import { RoleStore } from "../authz/role-store";
 import { CostProbes } from "../dev/storage-cost";
@@ -69,6 +71,12 @@ export class Internals {
   }
   get apiKeys() {
     return this.#memo.get("apiKeys", () => new ApiKeyStore(this.db));
+  }
+  get totp() {
+    return this.#memo.get("totp", () => new TotpStore(this.db));
+  }
+  get recoveryCodes() {
+    return this.#memo.get("recoveryCodes", () => new RecoveryCodeStore(this.db));
   }
   get clients() {
     return this.#memo.get("clients", () => new ClientStore(this.db));

@@ -42,8 +42,19 @@ export class OAuthServices {
   }
 
   get clients() {
-    const defaultAudience = this.#config.accessToken.audience;
-    return this.#memo.get("clients", () => new OAuthClients({ store: this.#internals.clients, defaultAudience }));
+    // A client's tokens are for edgelock itself (userinfo) until an admin assigns
+    // it an API: a sign-in-only app must not get tokens every API accepts as the user.
+    const defaultAudience = this.#config.issuer;
+    return this.#memo.get(
+      "clients",
+      () =>
+        new OAuthClients({
+          store: this.#internals.clients,
+          defaultAudience,
+          revocation: this.#internals.revocation,
+          accessTokenHorizonMs: this.#internals.issuer.accessTokenHorizonMs,
+        }),
+    );
   }
 
   get clientAuthentication() {
@@ -100,6 +111,8 @@ export class OAuthServices {
       const codeGrant = authorizationCodeGrant({
         codes: this.#codes,
         users: this.#account.users,
+        roles: this.#account.roles,
+        consents: this.consents,
         sessions,
         sessionTokens: this.#account.sessionTokens,
         idTokens: this.idTokens,

@@ -43,7 +43,14 @@ export type AuditEvent =
   | "oauth_code_replayed"
   | "oauth_consent_granted"
   | "oauth_consent_revoked"
-  | "oauth_registration_token_minted";
+  | "oauth_registration_token_minted"
+  | "mfa_enrolment_started"
+  | "mfa_enabled"
+  | "mfa_disabled"
+  | "mfa_reset_by_admin"
+  | "mfa_failed"
+  | "mfa_recovery_code_used"
+  | "mfa_recovery_codes_regenerated";
 
 export interface AuditLogOptions {
   store: AuditStore;

@@ -168,3 +168,11 @@ function checkCsrf(c: Context<AppEnv>, expected: string, allowedOrigins: string[
   if (!token) throw fail("the X-CSRF-Token header is missing");
   if (!timingSafeEqualStrings(token, expected)) throw fail("the X-CSRF-Token is wrong");
 }
+
+/** When the caller's session authenticated (epoch ms), as its credential says; undefined when it does not say. */
+export function authTimeOf(identity: Identity): number | undefined {
+  if (identity.kind === "cookie") return identity.authTime;
+  if (identity.kind === "bearer" && typeof identity.claims.auth_time === "number")
+    return identity.claims.auth_time * 1000;
+  return undefined;
+}

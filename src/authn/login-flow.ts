@@ -84,6 +84,41 @@ export class LoginFlow {
     }
   }
 
+  /**
+   * The second step of a login that needed a second factor: `verify` checks it
+   * against the account's failure budget, and on success the login completes
+   * as the first step would have (session, budget, record), its `amr` the
+   * first factor's plus what `verify` proved plus `mfa`, its time now.
+   */
+  async secondStep<T>(
+    firstFactor: AuthenticationResult,
+    verify: () => Promise<{ ok: true; amr: string[] } | { ok: false; reason: string }>,
+    ctx: RequestContext,
+    start: (result: AuthenticationResult) => Promise<T>,
+  ): Promise<T> {
+    const { user } = firstFactor;
+    const attempt = await this.#o.budget.reserve(user.email, null, ctx.now);
+    if (!attempt.account.allowed) {
+      await attempt.abandon();
+      const { locked, refusedInARow } = attempt.account;
+      ctx.audit.recordRefusal("login_locked", refusedInARow, { account_key: attempt.accountKey, locked }, ctx.now);
+      throw tooManyRequests(attempt.account.retryAfterMs);
+    }
+    try {
+      const outcome = await verify();
+      if (!outcome.ok) {
+        await attempt.settle("failure");
+        ctx.audit.record("mfa_failed", user.id, { reason: outcome.reason }, ctx.now);
+        throw new AuthError("invalid_credentials", "The code is incorrect.");
+      }
+      const amr = [...new Set([...firstFactor.amr, ...outcome.amr, "mfa"])];
+      return await this.#complete({ user, amr, authTime: ctx.now }, attempt, ctx, start);
+    } catch (error) {
+      if (!(error instanceof AuthError && error.code === "invalid_credentials")) await attempt.abandon();
+      throw error;
+    }
+  }
+
   async #checkCaptcha(attempt: BudgetAttempt, token: string | undefined, ctx: RequestContext): Promise<void> {
     const { verifier, afterFailures } = this.#o.captcha;
     if (!verifier || attempt.seen < afterFailures) return;

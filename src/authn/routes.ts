@@ -4,12 +4,12 @@
  * The per-IP limit is started before the body is read and gates everything
  * else (LoginFlow); then the per-account budget, the CAPTCHA and the password.
  * `mode: "cookie"` starts a browser session (HttpOnly cookie + CSRF token)
- * instead of returning tokens.
+ * instead of returning tokens. An account with two-step login answers
+ * 401 mfa_required with an `mfa_token` for POST /auth/mfa/verify instead.
  */
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app/app-env";
-import { AuthError } from "../app/errors/codes";
 import { readJson } from "../app/json-body";
 import { startIpRateLimit } from "../limits/rate-limit-middleware";
 import { startSession } from "../sessions/session-response";
@@ -36,8 +36,18 @@ export const loginRoutes = new Hono<AppEnv>().post("/login", async (c) => {
     startSession(c, auth, body.mode, { rememberMe: body.remember_me, now: ctx.now }),
   );
   if ("kind" in outcome && outcome.kind === "second_factor_required") {
-    // The container configures no second-factor policy, so a login never stops here.
-    throw new AuthError("server_error", "a second factor is required but no second-factor step is configured");
+    // The password was right; nothing is issued until the second factor is too.
+    const binding = { mode: body.mode, rememberMe: body.remember_me, userAgent: ctx.meta.userAgent };
+    const mfaToken = await services.mfa.pendingLogins.begin(outcome.firstFactor, binding, ctx.now);
+    return c.json(
+      {
+        error: "mfa_required",
+        error_description: "send a code from the authenticator app (or a recovery code) to /auth/mfa/verify",
+        mfa_token: mfaToken,
+        methods: outcome.methods,
+      },
+      401,
+    );
   }
   return c.json(outcome);
 });

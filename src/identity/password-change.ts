@@ -7,6 +7,7 @@
  */
 import { AuthError } from "../app/errors/codes";
 import type { RequestContext } from "../app/request-context";
+import type { SecondFactorProof, SecondFactors } from "../authn/mfa/second-factors";
 import type { PasswordProof } from "../authn/password-proof";
 import type { AuthenticationResult } from "../authn/types";
 import { logEvent } from "../lib/log";
@@ -27,6 +28,8 @@ export interface PasswordChangeOptions {
   mailer: Mailer;
   passwords: PasswordHashParams;
   publicUrl: string;
+  /** With two-step login on, a change also needs a current code. */
+  factors: SecondFactors;
 }
 
 export class PasswordChangeService {
@@ -44,6 +47,7 @@ export class PasswordChangeService {
     userId: string,
     currentPassword: string,
     newPassword: string,
+    proof: SecondFactorProof,
     ctx: RequestContext,
   ): Promise<AuthenticationResult> {
     const { now } = ctx;
@@ -57,6 +61,7 @@ export class PasswordChangeService {
       ctx.audit.record("password_change_failed", user.id, { reason: "wrong_password" }, now);
       throw new AuthError("wrong_password", "the current password is incorrect");
     }
+    const secondFactor = await this.#o.factors.stepUp(user, proof, ctx);
 
     const newHash = await hashPassword(password, this.#o.passwords);
     // Compare-and-set against the hash we just verified: a concurrent change wins, not both.
@@ -74,6 +79,6 @@ export class PasswordChangeService {
     await this.#o.mailer.send(passwordChangedMail(user.email, this.#o.publicUrl, now)).catch((error: unknown) => {
       logEvent("error", "mail_failed", { subject: "password changed", error: String(error) });
     });
-    return { user: changed, amr: ["pwd"], authTime: Date.now() };
+    return { user: changed, amr: ["pwd", ...secondFactor], authTime: Date.now() };
   }
 }

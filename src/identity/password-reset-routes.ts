@@ -7,13 +7,14 @@ import { z } from "zod";
 import type { AppEnv } from "../app/app-env";
 import { AuthError } from "../app/errors/codes";
 import { readJson } from "../app/json-body";
+import { secondFactorFields, secondFactorProof } from "../authn/second-factor-body";
 import { rateLimit } from "../limits/rate-limit-middleware";
 import { accountFormPage, resetRequestPage } from "../ui/account-form-page";
 import { passwordResetPage, tokenPage } from "../ui/token-page";
 import { publicUser } from "./users";
 
 const requestBody = z.object({ email: z.string().max(1024) });
-const confirmBody = z.object({ token: z.string().min(1).max(512), password: z.string() });
+const confirmBody = z.object({ token: z.string().min(1).max(512), password: z.string(), ...secondFactorFields });
 const perIp = rateLimit({ name: "password-reset", limit: (c) => c.rateLimits.perIp.passwordReset });
 
 export const passwordResetRoutes = new Hono<AppEnv>()
@@ -31,13 +32,16 @@ export const passwordResetRoutes = new Hono<AppEnv>()
   // The hosted "forgot your password" page (linked from the login page); it posts to the route above.
   .get("/request", (c) => accountFormPage(c, resetRequestPage))
   .post("/confirm", perIp, async (c) => {
-    const { token, password } = await readJson(c, confirmBody);
+    const body = await readJson(c, confirmBody);
     const { ctx } = c.var;
-    const user = await c.var.services.passwordReset.complete(token, password, ctx.now).catch((error: unknown) => {
-      const code = error instanceof AuthError ? error.code : "server_error";
-      ctx.audit.record("password_reset_failed", null, { error: code }, ctx.now);
-      throw error;
-    });
+    const proof = secondFactorProof(body);
+    const user = await c.var.services.passwordReset
+      .complete(body.token, body.password, proof, ctx)
+      .catch((error: unknown) => {
+        const code = error instanceof AuthError ? error.code : "server_error";
+        ctx.audit.record("password_reset_failed", null, { error: code }, ctx.now);
+        throw error;
+      });
     ctx.audit.record("password_reset_completed", user.id, {}, ctx.now);
     return c.json({ user: publicUser(user) });
   });

@@ -9,6 +9,7 @@ import type { ApiKeyStore } from "../api-keys/api-key-store";
 import { invalidGrant } from "../app/errors/codes";
 import type { RequestContext } from "../app/request-context";
 import type { AttemptBudget } from "../authn/attempt-budget";
+import type { SecondFactorProof, SecondFactors } from "../authn/mfa/second-factors";
 import { logEvent } from "../lib/log";
 import type { Mailer } from "../mail/mailer";
 import { passwordResetCompletedMail, passwordResetMail } from "../mail/templates";
@@ -31,6 +32,8 @@ export interface PasswordResetOptions {
   publicUrl: string;
   tokenTtlSeconds: number;
   passwords: PasswordHashParams;
+  /** A reset does not turn two-step login off: with it on, the reset also needs a current code. */
+  factors: SecondFactors;
 }
 
 export class PasswordResetService {
@@ -58,9 +61,22 @@ export class PasswordResetService {
     await this.#o.mailer.send(passwordResetMail(user.email, this.#o.publicUrl, token, ttl));
   }
 
-  /** Sets the new password; the policy is checked before the token is touched, so a weak password spends nothing. */
-  async complete(token: string, newPassword: string, now: number): Promise<UserRecord> {
+  /**
+   * Sets the new password. The policy, and the second factor of an account with
+   * two-step login, are checked before the token is spent: a weak password or a
+   * wrong code spends nothing.
+   */
+  async complete(
+    token: string,
+    newPassword: string,
+    proof: SecondFactorProof,
+    ctx: RequestContext,
+  ): Promise<UserRecord> {
+    const { now } = ctx;
     const password = acceptNewPassword(newPassword, this.#o.policy);
+    const owner = await this.#o.secrets.peek(token, "password_reset", now);
+    const ownerRecord = owner?.userId ? await this.#o.users.findById(owner.userId) : null;
+    if (ownerRecord) await this.#o.factors.stepUp(ownerRecord, proof, ctx);
     const hash = await hashPassword(password, this.#o.passwords);
     // One transaction: the token is spent exactly when the password changes, every
     // earlier session is voided and every API key revoked; none without the others.

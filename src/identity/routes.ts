@@ -9,6 +9,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app/app-env";
 import { readJson } from "../app/json-body";
 import { authenticate } from "../authn/authenticate-middleware";
+import { secondFactorFields, secondFactorProof } from "../authn/second-factor-body";
 import { rateLimit } from "../limits/rate-limit-middleware";
 import { startSession } from "../sessions/session-response";
 import { accountFormPage, signupPage } from "../ui/account-form-page";
@@ -17,7 +18,7 @@ import { publicUser } from "./users";
 
 const credentials = z.object({ email: z.string().max(1024), password: z.string() });
 const verifyBody = z.object({ token: z.string().min(1).max(512), password: z.string() });
-const passwordChangeBody = z.object({ current_password: z.string(), new_password: z.string() });
+const passwordChangeBody = z.object({ current_password: z.string(), new_password: z.string(), ...secondFactorFields });
 
 export const accountRoutes = new Hono<AppEnv>()
   // The hosted signup page (linked from the login page); it posts to the route below.
@@ -62,6 +63,7 @@ export const accountRoutes = new Hono<AppEnv>()
         identity.userId,
         body.current_password,
         body.new_password,
+        secondFactorProof(body),
         ctx,
       );
       // Every session ended with the change; the caller continues in a new one of the

@@ -15,6 +15,8 @@ export interface UserRecord {
   /** Access tokens (only) issued before this are void: raised by role changes. */
   access_not_before: number;
   disabled_at: number | null;
+  /** 1 while the user has a confirmed TOTP authenticator: logins then need a second factor. */
+  mfa_enabled: number;
   created_at: number;
   updated_at: number;
 }

@@ -121,3 +121,36 @@ export function apiKeyCreatedMail(
     `If this was not you, revoke it at ${publicUrl}, change your password and sign out everywhere.`,
   ]);
 }
+
+/** Sent when two-step login is turned on or off, by the user or an admin. */
+export function mfaChangedMail(
+  to: string,
+  publicUrl: string,
+  change: "enabled" | "disabled" | "reset_by_admin",
+  now: number,
+): MailMessage {
+  const when = new Date(now).toISOString();
+  const what = {
+    enabled: `Two-step login (an authenticator app) was turned on for your account at ${when}.`,
+    disabled: `Two-step login was turned off for your account at ${when}: your password alone now logs in.`,
+    reset_by_admin: `An administrator turned two-step login off for your account at ${when}, as asked for when an authenticator is lost. Turn it on again with a new authenticator.`,
+  }[change];
+  return message(to, change === "enabled" ? "Two-step login is on" : "Two-step login is off", [
+    what,
+    `If this was not you, reset your password at ${publicUrl} right away.`,
+  ]);
+}
+
+/** Sent when a recovery code is used: its owner should know one is gone, and by whom it might have been. */
+export function recoveryCodeUsedMail(
+  to: string,
+  publicUrl: string,
+  remaining: number,
+  now: number,
+  ip: string | null,
+): MailMessage {
+  return message(to, "A recovery code was used", [
+    `A recovery code of your account was used at ${new Date(now).toISOString()}${ip ? ` from IP address ${ip}` : ""}. ${remaining} unused code${remaining === 1 ? " is" : "s are"} left.`,
+    `If this was not you, reset your password at ${publicUrl}, and make a new set of recovery codes.`,
+  ]);
+}

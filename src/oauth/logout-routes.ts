@@ -22,7 +22,8 @@ async function logout(c: Context<AppEnv>, params: OAuthParams, confirmedByForm: 
   const browser = await browserSession(c);
   const request = await services.oauth.logout.check(params, browser, ctx.now);
   if (browser && !request.confirmed && !confirmedByForm) {
-    const query = new URL(c.req.url).search;
+    // The confirmation posts back to this URL with the request's parameters in its query.
+    const query = params.toQuery();
     const redirectOrigin = request.redirect ? new URL(request.redirect).origin : null;
     return logoutConfirmPage(c, {
       query,

@@ -5,8 +5,9 @@
  * ends at once when `id_token_hint` is an ID token of ours for the user of
  * this browser's session; otherwise the user is asked first (§2: so that no
  * third-party page can log people out). A `post_logout_redirect_uri` must be
- * registered for the client (named by `client_id` or by the hint); an
- * unregistered one is an error page, never a redirect.
+ * registered for the client (named by `client_id` or by the hint), and is
+ * followed only with an id_token_hint for that client; an unregistered one is
+ * an error page, never a redirect.
  */
 import { AuthError, invalidRequest } from "../app/errors/codes";
 import type { OAuthParams } from "../app/form-body";
@@ -48,10 +49,14 @@ export class RpLogout {
       if (!client?.postLogoutRedirectUris.includes(target)) {
         throw invalidRequest("post_logout_redirect_uri: not registered for this client");
       }
-      const url = new URL(target);
-      const state = params.get("state");
-      if (state !== undefined) url.searchParams.set("state", state);
-      redirect = url.toString();
+      // Only an ID token of ours for that client proves the request comes from it:
+      // otherwise anyone who registered a client could bounce browsers anywhere.
+      if (hint?.clientId === client.id) {
+        const url = new URL(target);
+        const state = params.get("state");
+        if (state !== undefined) url.searchParams.set("state", state);
+        redirect = url.toString();
+      }
     }
     const confirmed = browser === null || (hint !== null && hint.subject === browser.session.user_id);
     return { redirect, confirmed, clientName: client?.name ?? null };

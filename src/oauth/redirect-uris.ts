@@ -36,11 +36,13 @@ export function redirectUriProblem(uri: string): string | null {
 }
 
 /** A loopback URI without its port, as written (no normalization); null for any other URI. */
-const LOOPBACK_URI = /^(http:\/\/(?:127\.0\.0\.1|\[::1\]|localhost))(?::\d{1,5})?([/?].*)?$/;
+const LOOPBACK_URI = /^(http:\/\/(?:127\.0\.0\.1|\[::1\]|localhost))(?::(\d{1,5}))?([/?].*)?$/;
 
 function loopbackWithoutPort(uri: string): string | null {
   const match = LOOPBACK_URI.exec(uri);
-  return match ? `${match[1]}${match[2] ?? ""}` : null;
+  // A port a URL parser refuses (above 65535) is no port at all.
+  if (!match || !URL.canParse(uri) || Number(match[2] ?? 0) > 65535) return null;
+  return `${match[1]}${match[3] ?? ""}`;
 }
 
 /** Whether `requested` is one of `registered` (exactly, or a loopback URI on another port). */

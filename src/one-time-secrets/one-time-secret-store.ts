@@ -94,6 +94,23 @@ export class OneTimeSecretStore {
     return { secret: spent(row), changes: results.slice(0, -1).map((result) => result.meta.changes) };
   }
 
+  /**
+   * Counts one wrong try against a live secret; the try that reaches
+   * `maxAttempts` spends it. One guarded UPDATE, so concurrent wrong tries
+   * cannot exceed the limit. Returns the tries left, or null if it was not live.
+   */
+  async countFailure(tokenHash: string, purpose: string, maxAttempts: number, now: number): Promise<number | null> {
+    const row = await this.#db
+      .prepare(
+        `UPDATE one_time_secrets SET attempts = attempts + 1,
+           used_at = CASE WHEN attempts + 1 >= ? THEN ? ELSE used_at END
+         WHERE ${LIVE} RETURNING attempts`,
+      )
+      .bind(maxAttempts, now, tokenHash, purpose, now)
+      .first<{ attempts: number }>();
+    return row ? Math.max(0, maxAttempts - row.attempts) : null;
+  }
+
   /** A secret of `purpose` that was already spent (a replay), whether or not it has expired since; null otherwise. */
   async findSpent(tokenHash: string, purpose: string): Promise<SpentSecret | null> {
     const row = await this.#db

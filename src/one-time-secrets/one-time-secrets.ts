@@ -13,7 +13,8 @@ export type SecretPurpose =
   | "password_reset"
   | "authorization_code"
   | "oauth_interaction"
-  | "oauth_registration";
+  | "oauth_registration"
+  | "mfa_login";
 
 export interface IssueSecret {
   purpose: SecretPurpose;
@@ -57,6 +58,11 @@ export class OneTimeSecrets {
   /** Spends `token` together with `effects`, in one transaction: both happen, or neither. */
   async spendWith(token: string, purpose: SecretPurpose, now: number, effects: SpendEffect[]) {
     return this.#store.spendWith(await sha256Hex(token), purpose, now, effects);
+  }
+
+  /** Counts a wrong try against a live secret; the last allowed one spends it. Tries left, or null. */
+  async countFailure(token: string, purpose: SecretPurpose, maxAttempts: number, now: number): Promise<number | null> {
+    return this.#store.countFailure(await sha256Hex(token), purpose, maxAttempts, now);
   }
 
   /** What a `token` already spent for `purpose` held: a replay's evidence; null when it was never spent. */

@@ -17,7 +17,7 @@ import { CLOCK_SKEW_SECONDS } from "../tokens/issuer";
 import type { AccessTokenClaims } from "../verify/verifier";
 import type { FamilyState, RefreshTokenService, ReuseEvent, Rotation } from "./refresh-rotation";
 import type { RevocationWriter } from "./revocation-store";
-import type { FamilyRow, OAuthBinding, RefreshSnapshot, SessionStore } from "./session-store";
+import type { OAuthBinding, RefreshSnapshot, SessionStore } from "./session-store";
 import { type AccessTokenResponse, parseAmr, type SessionRef, type SessionTokens } from "./session-tokens";
 
 export interface TokenResponse extends AccessTokenResponse {
@@ -53,7 +53,7 @@ export interface RefreshOptions {
    * checks and narrows the family's binding for this one access token; it
    * throws (invalid_scope, invalid_target) to refuse before the token is spent.
    */
-  client?: { id: string; narrow?: (binding: OAuthBinding) => OAuthBinding };
+  client?: { id: string; narrow?: (binding: OAuthBinding, holder: { userId: string; grants: Grants }) => OAuthBinding };
 }
 
 /** A rotated session, for callers that answer in their own shape (the OAuth token endpoint). */
@@ -128,6 +128,35 @@ export class RefreshSessions {
     return this.#respond(user, token.value, session, now, row.value);
   }
 
+  /**
+   * A grant without a refresh token (an OAuth code exchange without
+   * offline_access): a `sessions` row of its own, living as long as its
+   * access tokens, so that the owner sees it and ending it (withdrawn consent,
+   * a deleted client, the session list) revokes its tokens by `sid`.
+   */
+  async recordAccessGrant(
+    auth: AuthenticationResult,
+    client: ClientInfo,
+    now: number,
+    grant: { id: string; oauth: OAuthBinding },
+  ): Promise<SessionRef> {
+    await this.#o.store.insert({
+      id: grant.id,
+      userId: auth.user.id,
+      kind: "refresh",
+      tokenHash: null,
+      now,
+      idleTimeoutMs: null,
+      expiresAt: this.#horizon(now),
+      ip: client.ip,
+      userAgent: client.userAgent,
+      amr: auth.amr,
+      authTime: auth.authTime,
+      oauth: grant.oauth,
+    });
+    return { id: grant.id, amr: auth.amr, authTime: auth.authTime, oauth: grant.oauth };
+  }
+
   /** Rotates a first-party refresh token (one issued by /auth/login). */
   async refresh(refreshToken: string, ctx: RequestContext, options: RefreshOptions = {}): Promise<TokenResponse> {
     const refreshed = await this.rotate(refreshToken, ctx, { ...options, client: undefined });
@@ -152,7 +181,7 @@ export class RefreshSessions {
       if (!user || user.disabled_at !== null || family.created_at < user.tokens_not_before) {
         throw invalidGrant("the refresh token has been revoked");
       }
-      binding = this.#bindingFor(found.family, options.client);
+      binding = this.#bindingFor(found, options.client);
     };
     // The family is dead; so are the access tokens it issued.
     const revokeFamily = async (event: ReuseEvent) => {
@@ -219,12 +248,14 @@ export class RefreshSessions {
   }
 
   /** The family's OAuth binding, for the client presenting it; invalid_grant when it is another client's. */
-  #bindingFor(family: FamilyRow | null, client: RefreshOptions["client"]): OAuthBinding | undefined {
+  #bindingFor(found: RefreshSnapshot, client: RefreshOptions["client"]): OAuthBinding | undefined {
+    const { family } = found;
     const owner = family?.client_id ?? null;
     if (owner !== (client?.id ?? null)) throw invalidGrant("the refresh token was issued to another client");
     if (!family || owner === null) return undefined;
     const binding = { clientId: owner, scope: family.scope ?? "", audiences: parseAudiences(family.audience) };
-    return client?.narrow ? client.narrow(binding) : binding;
+    // The user's grants as of now (same D1 batch): a permission lost since the consent is not delegated again.
+    return client?.narrow ? client.narrow(binding, { userId: family.user_id, grants: found.grants }) : binding;
   }
 
   /** When every access token issued up to `now` has expired, clock tolerance included. */

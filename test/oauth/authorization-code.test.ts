@@ -29,7 +29,7 @@ describe("the authorization code flow with PKCE", () => {
     );
     expect(access).toMatchObject({
       client_id: created.client_id,
-      aud: "https://api.test",
+      aud: "https://auth.test",
       scope: "openid email offline_access",
       sid: claims?.sid,
     });

@@ -20,7 +20,8 @@ describe("the admin API for OAuth clients", () => {
       token_endpoint_auth_method: "client_secret_basic",
       grant_types: ["authorization_code"],
       response_types: ["code"],
-      audiences: ["https://api.test"],
+      // Until an admin assigns an API, its tokens are for edgelock itself: no API accepts them.
+      audiences: ["https://auth.test"],
       first_party: false,
     });
     const row = await env.DB.prepare("SELECT * FROM oauth_clients WHERE id = ?").bind(created.client_id).first();

@@ -5,7 +5,12 @@ import { BASE, bearer, expectError, send } from "../helpers";
 import { authorizationServer, basic, createClient, postForm, viaWorker } from "./oauth-helpers";
 
 async function machineClient(scope = "posts:read posts:write", extra: Record<string, unknown> = {}) {
-  const created = await createClient({ grant_types: ["client_credentials"], scope, ...extra });
+  const created = await createClient({
+    grant_types: ["client_credentials"],
+    scope,
+    audiences: ["https://api.test"],
+    ...extra,
+  });
   return { id: created.client_id, secret: created.client_secret as string };
 }
 

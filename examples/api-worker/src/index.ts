@@ -2,13 +2,22 @@
  * An example API Worker protected by edgelock. Two ways to check a caller:
  *   GET /jwks/*  the verifier library over the auth server's JWKS (works anywhere;
  *                keys cached in memory and in the Cache API), with revocation checks
- *                when the REVOCATIONS namespace is bound
+ *                when the REVOCATIONS namespace is bound; GET /jwks/posts also needs
+ *                the `posts:read` scope, which only OAuth access tokens carry (a user's
+ *                delegated to a client, or a client's own from client_credentials)
  *   GET /signature-only/*  the same without revocation checks
  *   GET /rpc/*   the auth Worker's AuthService over a service binding (no network hop)
  * and GET /public, which needs nothing.
  */
 import { Hono } from "hono";
-import { type AuthVariables, createVerifier, requireAuth, requirePermission, type Verifier } from "../../../src/verify";
+import {
+  type AuthVariables,
+  createVerifier,
+  requireAuth,
+  requirePermission,
+  requireScope,
+  type Verifier,
+} from "../../../src/verify";
 
 interface ApiEnv {
   ISSUER: string;
@@ -58,6 +67,16 @@ app.get("/public", (c) => c.json({ hello: "world" }));
 app.use("/jwks/*", (c, next) => requireAuth<ApiApp>({ verifier: verifierFor(c.env, true) })(c, next));
 app.get("/jwks/me", (c) => c.json({ sub: c.var.auth.sub, via: "jwks" }));
 app.get("/jwks/admin", requirePermission("users:read"), (c) => c.json({ ok: true }));
+// OAuth access tokens carry what the user delegated to a client as `scope` (and
+// `client_id`), not roles: check the scope. `sub` is the user, or for a
+// client_credentials token the client itself.
+app.get("/jwks/posts", requireScope("posts:read"), (c) =>
+  c.json({
+    posts: [{ id: "1", title: "Hello from the edge" }],
+    sub: c.var.auth.sub,
+    client_id: c.var.auth.client_id ?? null,
+  }),
+);
 
 app.use("/signature-only/*", (c, next) => requireAuth<ApiApp>({ verifier: verifierFor(c.env, false) })(c, next));
 app.get("/signature-only/me", (c) => c.json({ sub: c.var.auth.sub, via: "jwks, no revocation" }));

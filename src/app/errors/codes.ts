@@ -42,6 +42,10 @@ export const ERRORS = {
   csrf_failed: { status: 403 },
   /** RFC 6750 §3.1: the token lacks a scope; the challenge says so. */
   insufficient_scope: { status: 403, bearerChallenge: true },
+  /** A second factor is needed (login: answered with an mfa_token; step-up: send `code` with the request). */
+  mfa_required: { status: 401 },
+  /** A wrong second factor while signed in (step-up): the caller is known, so 403. */
+  wrong_second_factor: { status: 403, wire: "invalid_credentials" },
   /** RFC 9470: the caller must authenticate again (more recently) before this request. */
   insufficient_user_authentication: { status: 401, bearerChallenge: true },
   not_found: { status: 404 },

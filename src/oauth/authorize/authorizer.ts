@@ -16,12 +16,13 @@ import type { UserService } from "../../identity/users";
 import { randomId } from "../../lib/crypto/random";
 import type { ResolvedBrowserSession } from "../../sessions/browser-sessions";
 import { parseAmr } from "../../sessions/session-tokens";
-import { can } from "../../verify/policy";
 import type { AuthorizationCodes } from "../authorization-codes";
 import type { ClientRecord } from "../clients/client-store";
 import type { OAuthClients } from "../clients/clients";
 import type { Consents } from "../consents";
+import { delegableScopes } from "../delegable-scopes";
 import type { IdTokens } from "../id-tokens";
+import { matchesRegistered } from "../redirect-uris";
 import { isPermissionScope } from "../scopes";
 import { type AuthorizationRequest, AuthorizeFailure } from "./authorization-request";
 import type { Interaction, Interactions } from "./interactions";
@@ -68,7 +69,8 @@ export class Authorizer {
     const interaction = await this.#o.interactions.find(id, now);
     if (!interaction) throw expired();
     const client = await this.#o.clients.find(interaction.request.clientId);
-    if (!client) throw expired();
+    // A client deleted, or its redirect URI removed, since the request began: it ends here.
+    if (!client || !matchesRegistered(interaction.request.redirectUri, client.redirectUris)) throw expired();
     return { interaction, client };
   }
 
@@ -91,7 +93,7 @@ export class Authorizer {
         client,
       };
     }
-    const scopes = await this.#grantableScopes(user, request.scopes);
+    const scopes = await this.#grantableScopes(user, client, request.scopes);
     if (await this.#needsConsent(user, client, request, scopes)) {
       if (request.prompts.includes("none")) {
         fail(new AuthError("consent_required", "the user has not allowed this client"), context);
@@ -119,13 +121,15 @@ export class Authorizer {
   ): Promise<AuthorizeOutcome> {
     const { request } = interaction;
     const context = contextOf(request, this.#o.issuer);
-    const user = await this.#o.users.findActive(browser.session.user_id);
-    if (!user) throw expired();
+    // The same checks as the page that asked: a session that may not answer
+    // (prompt=login or max_age not met, another user than the hint) logs in first.
+    const user = await this.#loggedInUser(request, client, browser, interaction, ctx);
+    if (!user) return { kind: "login", interaction, client };
     if (!allow) {
       if (!(await this.#o.interactions.end(interaction.id, ctx.now))) throw expired();
       fail(new AuthError("access_denied", "the user denied the request"), context);
     }
-    const scopes = await this.#grantableScopes(user, request.scopes);
+    const scopes = await this.#grantableScopes(user, client, request.scopes);
     await this.#o.consents.grant(user.id, client.id, scopes, ctx);
     return this.#issueCode(request, user, browser, scopes, interaction, ctx);
   }
@@ -159,10 +163,9 @@ export class Authorizer {
   }
 
   /** The requested scopes the user can delegate: permission scopes only if the user holds them. */
-  async #grantableScopes(user: UserRecord, scopes: string[]): Promise<string[]> {
+  async #grantableScopes(user: UserRecord, client: ClientRecord, scopes: string[]): Promise<string[]> {
     if (!scopes.some(isPermissionScope)) return scopes;
-    const grants = await this.#o.roles.grantsFor(user.id);
-    return scopes.filter((scope) => !isPermissionScope(scope) || can({ sub: user.id, ...grants }, scope));
+    return delegableScopes(scopes, client, user.id, await this.#o.roles.grantsFor(user.id));
   }
 
   async #needsConsent(

@@ -5,13 +5,15 @@
  * same way for the admin API and for dynamic registration. What is refused:
  * redirect URIs that are not https (loopback excepted) or carry a fragment,
  * `none` with a grant that needs a confidential client, a code grant without
- * a redirect URI, unknown scopes. Registration may not pick audiences, the
- * client credentials grant, or the first-party flag: those are the admin's.
+ * a redirect URI, unknown scopes. Registration may not pick audiences,
+ * permission scopes, the client credentials grant, or the first-party flag:
+ * those are the admin's. A client without audiences gets tokens for edgelock
+ * itself (the issuer: good for userinfo), which no API accepts.
  */
 import { z } from "zod";
 import { AuthError } from "../../app/errors/codes";
 import { redirectUriProblem } from "../redirect-uris";
-import { isKnownScope, parseScope } from "../scopes";
+import { isKnownScope, isPermissionScope, parseScope } from "../scopes";
 
 export const GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials"] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
@@ -78,7 +80,7 @@ function metadataError(code: "invalid_redirect_uri" | "invalid_client_metadata",
   return new AuthError(code, description);
 }
 
-/** Checks metadata and fills in the defaults; `defaultAudience` is the deployment's API. */
+/** Checks metadata and fills in the defaults; `defaultAudience` is the issuer (tokens for edgelock itself). */
 export function clientSettings(
   input: ClientMetadataInput,
   source: RegistrationSource,
@@ -99,6 +101,10 @@ export function clientSettings(
     throw metadataError("invalid_client_metadata", "refresh_token is only issued with authorization_code");
   }
   const scopes = checkedScopes(input.scope);
+  if (source === "registration" && scopes.some(isPermissionScope)) {
+    // Delegated permissions are for the APIs an admin assigns a client; a self-registered one has none.
+    throw metadataError("invalid_client_metadata", "scope: permission scopes are assigned by an administrator");
+  }
   return {
     name: input.client_name ?? "Unnamed client",
     redirectUris,

@@ -93,9 +93,20 @@ export class ClientStore {
     return result.meta.changes > 0;
   }
 
-  async delete(id: string): Promise<boolean> {
-    const result = await this.#db.prepare("DELETE FROM oauth_clients WHERE id = ?").bind(id).run();
-    return result.meta.changes > 0;
+  /**
+   * Deletes the client (its consents and sessions cascade); answers the ids of
+   * the sessions that were still live, whose tokens must now be revoked, or
+   * null when there was no such client. One transaction.
+   */
+  async delete(id: string, now: number): Promise<string[] | null> {
+    const [live, deleted] = await this.#db.batch<{ id: string }>([
+      this.#db
+        .prepare("SELECT id FROM sessions WHERE client_id = ? AND revoked_at IS NULL AND expires_at > ?")
+        .bind(id, now),
+      this.#db.prepare("DELETE FROM oauth_clients WHERE id = ?").bind(id),
+    ]);
+    if ((deleted?.meta.changes ?? 0) === 0) return null;
+    return (live?.results ?? []).map((row) => row.id);
   }
 }
 

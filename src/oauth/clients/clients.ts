@@ -10,6 +10,7 @@ import type { RequestContext } from "../../app/request-context";
 import { sha256Hex } from "../../lib/crypto/digest";
 import { randomId, randomToken } from "../../lib/crypto/random";
 import { timingSafeEqualStrings } from "../../lib/crypto/timing-safe";
+import type { RevocationWriter } from "../../sessions/revocation-store";
 import type { ClientCredentials } from "../client-credentials";
 import {
   type ClientMetadataInput,
@@ -21,7 +22,10 @@ import type { ClientRecord, ClientStore } from "./client-store";
 
 export interface OAuthClientsOptions {
   store: ClientStore;
-  /** The audience of a client that names none: the deployment's API. */
+  /** Revokes the sessions of a deleted client, and how long such records must live. */
+  revocation: RevocationWriter;
+  accessTokenHorizonMs: number;
+  /** The audience of a client that names none: the issuer, so that no API accepts its tokens. */
   defaultAudience: string;
 }
 
@@ -110,10 +114,17 @@ export class OAuthClients {
     return secret;
   }
 
-  /** Deletes the client, its consents and its refresh families. */
+  /**
+   * Deletes the client, its consents and its sessions, and revokes their
+   * access tokens by `sid` (its client-credentials tokens, which have none,
+   * live out their 10 minutes).
+   */
   async delete(id: string, actor: string, ctx: RequestContext): Promise<void> {
-    if (!(await this.#o.store.delete(id))) throw notFound("no such client");
-    ctx.audit.record("oauth_client_deleted", actor, { client_id: id }, ctx.now);
+    const sessions = await this.#o.store.delete(id, ctx.now);
+    if (sessions === null) throw notFound("no such client");
+    const keepUntil = ctx.now + this.#o.accessTokenHorizonMs;
+    await Promise.all(sessions.map((sid) => this.#o.revocation.revokeSession(sid, keepUntil, ctx.now)));
+    ctx.audit.record("oauth_client_deleted", actor, { client_id: id, sessions_revoked: sessions.length }, ctx.now);
   }
 
   /**

@@ -1,0 +1,20 @@
+/**
+ * @module authn/second-factor-body
+ * The second factor a JSON body may carry beside a password: `code` (TOTP)
+ * or `recovery_code`, not both.
+ */
+import { z } from "zod";
+import { invalidRequest } from "../app/errors/codes";
+import type { SecondFactorProof } from "./mfa/second-factors";
+
+export const secondFactorFields = {
+  code: z.string().max(16).optional(),
+  recovery_code: z.string().max(64).optional(),
+};
+
+export function secondFactorProof(body: { code?: string; recovery_code?: string }): SecondFactorProof {
+  if (body.code !== undefined && body.recovery_code !== undefined) {
+    throw invalidRequest("send code or recovery_code, not both");
+  }
+  return { code: body.code, recoveryCode: body.recovery_code };
+}
