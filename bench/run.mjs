@@ -7,11 +7,13 @@
 //
 // Phases: endpoints (sequential login/refresh/me/health latency and the in-Worker password
 // hash cost), verify (in-isolate token verification throughput, ES256 and EdDSA),
-// concurrency (login/refresh/me with 1, 4, 16 requests in flight), users (login/refresh/me
-// as D1 grows to 1k/10k/100k users) and edge (the example API Worker's requireAuth and RPC
-// routes against /public). Everything runs against servers the bench starts on 127.0.0.1,
-// with their own storage in bench/.state (deleted at the end). Prints one table per phase
-// and writes every figure to bench/results/<timestamp>.json. See bench/README.md.
+// concurrency (login/refresh/me with 1, 4, 16 requests in flight), oauth (the OAuth token,
+// introspection and userinfo endpoints, sequential and with 8 and 16 in flight), users
+// (login/refresh/me as D1 grows to 1k/10k/100k users) and edge (the example API Worker's
+// requireAuth and RPC routes against /public). Everything runs against servers the bench
+// starts on 127.0.0.1, with their own storage in bench/.state (deleted at the end). Prints
+// one table per phase and writes every figure to bench/results/<timestamp>.json. See
+// bench/README.md.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -22,19 +24,29 @@ import {
   benchConcurrency,
   benchEdge,
   benchEndpointsAt,
+  benchOAuth,
   benchPasswordHash,
   benchStorageCost,
   benchUserGrowth,
   benchVerifyCost,
   createUser,
   issueEdgeTokens,
+  OAUTH_LEVELS,
+  oauthTokenRequestsAtMost,
   WARMUP,
 } from "./lib/phases.mjs";
-import { reportConcurrency, reportEdge, reportEndpoints, reportUserGrowth, reportVerify } from "./lib/report.mjs";
+import {
+  reportConcurrency,
+  reportEdge,
+  reportEndpoints,
+  reportOAuth,
+  reportUserGrowth,
+  reportVerify,
+} from "./lib/report.mjs";
 import { childEnv, DevServer, ensureDevVars, freePort, migrate, prepareState, removeState } from "./lib/server.mjs";
 
 const BOOT_TIMEOUT_MS = 90_000;
-const PHASES = ["endpoints", "verify", "concurrency", "users", "edge"];
+const PHASES = ["endpoints", "verify", "concurrency", "oauth", "users", "edge"];
 /**
  * Per-IP limits stay on (their check is part of what we measure) and high enough
  * that a default run (about 2,000 login and refresh requests) never reaches them,
@@ -43,6 +55,13 @@ const PHASES = ["endpoints", "verify", "concurrency", "users", "edge"];
  * figures would measure that instead. Very long `--duration`s may need more.
  */
 const RATE_LIMIT_PER_IP = 10_000;
+/**
+ * The per-IP limit of /oauth/token (and of /oauth/introspect, counted apart): the
+ * most token requests phase "oauth" can send with these options (its loops alone
+ * may send 4 × --max-requests), rounded up to a thousand, and at least the other limits'.
+ */
+const oauthTokenLimit = (options) =>
+  Math.max(RATE_LIMIT_PER_IP, Math.ceil(oauthTokenRequestsAtMost(options) / 1000) * 1000);
 const EXAMPLE_CONFIG = "examples/api-worker/wrangler.toml";
 /**
  * The example's JWKS URL. Its verifier fetches through the AUTH service binding,
@@ -68,12 +87,12 @@ const USAGE = `usage: node bench/run.mjs [flags]     (npm run bench -- [flags])
   --quick               shorter everything: --n ${QUICK.n} --edge-n ${QUICK.edgeN} --duration ${QUICK.duration}
                         --max-requests ${QUICK.maxRequests} --verify-count ${QUICK.verifyCount} --verify-rounds ${QUICK.verifyRounds} (explicit flags win)
   --only <phases>       comma-separated subset of ${PHASES.join(",")} (default: all)
-  --n <k>               sequential requests per endpoint in "endpoints" and at each "users" size (default ${DEFAULTS.n})
+  --n <k>               sequential requests per endpoint in "endpoints", "oauth" and at each "users" size (default ${DEFAULTS.n})
   --verify-count <N>    verifications per /_dev/verify-cost call, 2–20000 (default ${DEFAULTS.verifyCount})
   --verify-rounds <r>   rounds of count 1 and count N per algorithm (default ${DEFAULTS.verifyRounds})
   --concurrency <list>  requests in flight per level, 1–64 each (default ${DEFAULTS.concurrency.join(",")})
-  --duration <s>        seconds per concurrency level, 0.5–60 (default ${DEFAULTS.duration})
-  --max-requests <k>    requests per concurrency level at most (default ${DEFAULTS.maxRequests})
+  --duration <s>        seconds per concurrency level (also in "oauth"), 0.5–60 (default ${DEFAULTS.duration})
+  --max-requests <k>    requests per concurrency level (also in "oauth") at most (default ${DEFAULTS.maxRequests})
   --sizes <list>        seeded users in D1, ascending, up to 200000 (default ${DEFAULTS.sizes.join(",")})
   --edge-n <k>          requests per route in "edge" (default ${DEFAULTS.edgeN})
   --keep-state          keep bench/.state (the servers' D1, KV, DO storage) after the run`;
@@ -267,9 +286,9 @@ async function main() {
 
   try {
     const devVars = await ensureDevVars();
-    for (const name of ["ISSUER", "ACCESS_TOKEN_AUDIENCE"]) {
+    for (const name of ["ISSUER", "ACCESS_TOKEN_AUDIENCE", "PUBLIC_URL"]) {
       if (!devVars[name])
-        fail(`.dev.vars has no ${name}: the example API Worker needs it (delete .dev.vars to regenerate)`);
+        fail(`.dev.vars has no ${name}: phases edge and oauth need it (delete .dev.vars to regenerate)`);
     }
     // The servers run from a copy of the sources taken now: wrangler dev reloads on
     // every change to its sources, and another edit to src/ must not land mid-run.
@@ -277,11 +296,11 @@ async function main() {
     console.log("[bench] copied the sources to bench/.state/tree; applying D1 migrations to bench/.state/persist …");
     await phase("setup_migrations", () => migrate());
 
-    // -------- the auth Worker alone: endpoints, verify, concurrency, users; tokens for edge
-    const limits = ["LOGIN", "REFRESH", "SIGNUP", "VERIFY_EMAIL"].flatMap((route) => [
-      "--var",
-      `RATE_LIMIT_${route}_PER_IP:${RATE_LIMIT_PER_IP}`,
-    ]);
+    // -------- the auth Worker alone: endpoints, verify, concurrency, oauth, users; tokens for edge
+    const limits = [
+      ...["LOGIN", "REFRESH", "SIGNUP", "VERIFY_EMAIL"].map((route) => [route, RATE_LIMIT_PER_IP]),
+      ["OAUTH_TOKEN", oauthTokenLimit(options)],
+    ].flatMap(([route, limit]) => ["--var", `RATE_LIMIT_${route}_PER_IP:${limit}`]);
     current = await startServer("the auth Worker (wrangler dev)", limits, "/health");
     const base = current.base;
     summary.server = `wrangler dev (workerd) at ${base}, run in bench/.state/tree, --persist-to bench/.state/persist`;
@@ -339,6 +358,28 @@ async function main() {
         });
       });
       tables.push(reportConcurrency(summary.concurrency));
+      console.log(tables.at(-1));
+    }
+
+    if (options.phases.has("oauth")) {
+      console.log(
+        `\n[bench] oauth: clients, one hosted login and consent; then code exchange, refresh, client_credentials, ` +
+          `introspect, userinfo, ${WARMUP} warm-up + ${options.n} each; then client_credentials and refresh at ` +
+          `${OAUTH_LEVELS.join(", ")} in flight, ${options.duration} s or ${options.maxRequests} requests each …`,
+      );
+      summary.oauth = await phase("oauth", () =>
+        benchOAuth(base, email, {
+          n: options.n,
+          durationMs: options.duration * 1000,
+          maxRequests: options.maxRequests,
+          origin: new URL(devVars.PUBLIC_URL).origin,
+          issuer: devVars.ISSUER,
+          audience: devVars.ACCESS_TOKEN_AUDIENCE,
+          log: console.log,
+        }),
+      );
+      summary.oauth.rate_limit_oauth_token_per_ip = oauthTokenLimit(options);
+      tables.push(reportOAuth(summary.oauth));
       console.log(tables.at(-1));
     }
 

@@ -10,16 +10,21 @@ export const CLIENT_IP = `198.18.${Math.floor(Math.random() * 256)}.${Math.floor
 
 /**
  * One request; times fetch until the body is fully read. Fails unless the status is `expect`.
+ * The body is `body` as JSON or `form` (an object) form-encoded; `token` is sent as a Bearer
+ * token, `basic` ({id, secret}) as HTTP Basic client credentials (RFC 6749 §2.3.1).
  * Returns { ms, json }.
  */
-export async function call(base, method, path, { body, token, expect = 200 } = {}) {
+export async function call(base, method, path, { body, form, token, basic, expect = 200 } = {}) {
   const headers = { "cf-connecting-ip": CLIENT_IP };
   if (body !== undefined) headers["content-type"] = "application/json";
+  if (form !== undefined) headers["content-type"] = "application/x-www-form-urlencoded";
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  if (basic !== undefined) headers.authorization = basicAuthorization(basic);
   const init = {
     method,
     headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body:
+      form !== undefined ? new URLSearchParams(form).toString() : body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   };
   let res;
@@ -44,6 +49,47 @@ export async function call(base, method, path, { body, token, expect = 200 } = {
     }
   }
   return { ms, json };
+}
+
+/** `Basic base64(urlencode(id) ":" urlencode(secret))`, as RFC 6749 §2.3.1 has it. */
+function basicAuthorization({ id, secret }) {
+  const encode = (value) => encodeURIComponent(value).replace(/%20/g, "+");
+  return `Basic ${Buffer.from(`${encode(id)}:${encode(secret)}`).toString("base64")}`;
+}
+
+/**
+ * One untimed request the way a browser sends it to the hosted pages: the session
+ * `cookie` (if any), form posts with `origin` as their Origin, redirects not followed.
+ * Fails unless the status is one of `expect`. Returns { status, location, cookies, text }.
+ */
+export async function page(base, method, path, { form, cookie, origin, expect = [200] } = {}) {
+  const headers = { "cf-connecting-ip": CLIENT_IP, accept: "text/html" };
+  if (cookie !== undefined) headers.cookie = cookie;
+  if (form !== undefined) {
+    headers["content-type"] = "application/x-www-form-urlencoded";
+    if (origin !== undefined) headers.origin = origin;
+  }
+  const init = {
+    method,
+    headers,
+    body: form === undefined ? undefined : new URLSearchParams(form).toString(),
+    redirect: "manual",
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  };
+  let res;
+  let text;
+  try {
+    res = await fetch(`${base}${path}`, init);
+    text = await res.text();
+  } catch (error) {
+    fail(`${method} ${path.split("?")[0]}: request failed: ${error.cause?.code ?? error.message}`);
+  }
+  if (!expect.includes(res.status)) {
+    fail(
+      `${method} ${path.split("?")[0]}: expected HTTP ${expect.join(" or ")}, got ${res.status}: ${text.slice(0, 500)}`,
+    );
+  }
+  return { status: res.status, location: res.headers.get("location"), cookies: res.headers.getSetCookie(), text };
 }
 
 export function requireString(value, what) {

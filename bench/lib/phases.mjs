@@ -1,11 +1,11 @@
 // The measurements of bench/run.mjs, one function per phase. Each returns plain
 // figures (for the JSON file); bench/lib/report.mjs turns them into tables.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fail, STATE_DIR } from "./common.mjs";
-import { CLIENT_IP, call, closedLoop, requireString } from "./http.mjs";
-import { d1Execute, d1Value } from "./server.mjs";
+import { CLIENT_IP, call, closedLoop, page, requireString } from "./http.mjs";
+import { d1Execute, d1Value, freePort, makeAdmin } from "./server.mjs";
 import { median, round1, round3, summarize } from "./stats.mjs";
 
 export const PASSWORD = "bench correct horse 42";
@@ -260,6 +260,325 @@ export async function benchConcurrency(base, users, { levels, durationMs, maxReq
     }
   }
   return { levels, duration_s: durationMs / 1000, max_requests: maxRequests, results };
+}
+
+// ---------------------------------------------------------------- phase: oauth
+
+/** Requests in flight in the oauth phase's throughput loops. */
+export const OAUTH_LEVELS = [8, 16];
+/** What the public client asks for: an ID token (RS256), email claims, and a refresh token. */
+const OAUTH_SCOPE = "openid email offline_access";
+/** What the confidential client is registered for and gets with client_credentials. */
+const OAUTH_CLIENT_SCOPE = "posts:read";
+export const OAUTH_SERIES = ["authorization_code", "refresh_token", "client_credentials", "introspect", "userinfo"];
+export const OAUTH_LOOPS = ["client_credentials", "refresh_token"];
+
+/**
+ * The most POST /oauth/token requests phase "oauth" can send with these options:
+ * three sequential series, two untimed refreshes (fresh access tokens), one untimed
+ * code exchange per worker, and two closed loops per level (each with one warm-up
+ * request per worker). run.mjs sets RATE_LIMIT_OAUTH_TOKEN_PER_IP from it, so the
+ * phase never reaches that limit.
+ */
+export function oauthTokenRequestsAtMost({ n, maxRequests }) {
+  const loops = OAUTH_LOOPS.length * OAUTH_LEVELS.reduce((sum, level) => sum + level + maxRequests, 0);
+  return 3 * (WARMUP + n) + 2 + Math.max(...OAUTH_LEVELS) + loops;
+}
+
+/** RFC 7636 S256: a fresh 256-bit verifier and its challenge. */
+function pkcePair() {
+  const verifier = randomBytes(32).toString("base64url");
+  return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
+}
+
+/**
+ * A browser for the hosted pages, one session: it logs in once on the hosted
+ * login page, allows each client once on the consent page, and from then on
+ * every GET /oauth/authorize answers a redirect with a code straight away.
+ */
+class OAuthBrowser {
+  #cookie;
+  #loggedIn = false;
+
+  constructor(base, { email, origin, issuer }) {
+    this.base = base;
+    this.email = email;
+    this.origin = origin;
+    this.issuer = issuer;
+  }
+
+  #keepCookie(cookies) {
+    const session = cookies.map((c) => /^(__Host-edgelock_session=[^;]+)/.exec(c)?.[1]).find(Boolean);
+    if (session) this.#cookie = session;
+  }
+
+  /** A fresh code for `client` (with a PKCE pair, state and nonce of its own): { code, verifier }. */
+  async code(client) {
+    const { verifier, challenge } = pkcePair();
+    const state = randomBytes(12).toString("base64url");
+    const query = new URLSearchParams({
+      response_type: "code",
+      client_id: client.id,
+      redirect_uri: client.redirectUri,
+      scope: OAUTH_SCOPE,
+      state,
+      nonce: randomBytes(12).toString("base64url"),
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+    });
+    let res = await page(this.base, "GET", `/oauth/authorize?${query}`, { cookie: this.#cookie, expect: [200, 302] });
+    // At most: login page, back to the interaction, consent page, redirect.
+    for (let step = 0; step < 4 && res.status === 200; step++) {
+      const form = /\/oauth\/interaction\/([A-Za-z0-9_-]+)\/(login|consent)"/.exec(res.text);
+      if (!form) fail(`GET /oauth/authorize: a page without a login or consent form: ${res.text.slice(0, 300)}`);
+      const [, interaction, kind] = form;
+      if (kind === "login") {
+        if (this.#loggedIn) fail("GET /oauth/authorize: asked to log in again although the browser has a session");
+        const login = await page(this.base, "POST", `/oauth/interaction/${interaction}/login`, {
+          form: { email: this.email, password: PASSWORD },
+          origin: this.origin,
+          expect: [303],
+        });
+        this.#keepCookie(login.cookies);
+        if (!this.#cookie) fail("POST /oauth/interaction/…/login: no __Host-edgelock_session cookie in the answer");
+        this.#loggedIn = true;
+        res = await page(this.base, "GET", new URL(login.location, this.base).pathname, {
+          cookie: this.#cookie,
+          expect: [200, 302],
+        });
+      } else {
+        const csrf = /name="csrf_token" value="([^"]+)"/.exec(res.text)?.[1];
+        if (!csrf) fail("the consent page has no csrf_token");
+        res = await page(this.base, "POST", `/oauth/interaction/${interaction}/consent`, {
+          form: { csrf_token: csrf, decision: "allow" },
+          cookie: this.#cookie,
+          origin: this.origin,
+          expect: [303],
+        });
+      }
+    }
+    const location = requireString(res.location, "GET /oauth/authorize: the redirect's Location");
+    const callback = new URL(location);
+    if (`${callback.origin}${callback.pathname}` !== client.redirectUri) {
+      fail(`GET /oauth/authorize: redirected to ${callback.origin}${callback.pathname}, not to ${client.redirectUri}`);
+    }
+    const params = callback.searchParams;
+    if (params.has("error")) fail(`GET /oauth/authorize: ${params.get("error")}: ${params.get("error_description")}`);
+    if (params.get("state") !== state || params.get("iss") !== this.issuer) {
+      fail(`GET /oauth/authorize: the redirect does not carry our state and iss ${this.issuer}: ${location}`);
+    }
+    return { code: requireString(params.get("code"), "the redirect's code"), verifier };
+  }
+}
+
+function requireTokenResponse(json, what, { refresh, idToken }) {
+  requireString(json?.access_token, `${what}: access_token`);
+  if (json.token_type !== "Bearer") fail(`${what}: token_type ${json.token_type}, not Bearer`);
+  if (refresh) requireString(json.refresh_token, `${what}: refresh_token`);
+  else if (json.refresh_token !== undefined) fail(`${what}: a refresh_token where none belongs`);
+  if (idToken) requireString(json.id_token, `${what}: id_token`);
+  return json;
+}
+
+async function exchangeCode(base, client, { code, verifier }) {
+  const form = {
+    grant_type: "authorization_code",
+    code,
+    redirect_uri: client.redirectUri,
+    client_id: client.id,
+    code_verifier: verifier,
+  };
+  const { ms, json } = await call(base, "POST", "/oauth/token", { form });
+  return { ms, tokens: requireTokenResponse(json, "authorization_code", { refresh: true, idToken: true }) };
+}
+
+async function refreshGrant(base, client, refreshToken) {
+  const form = { grant_type: "refresh_token", refresh_token: refreshToken, client_id: client.id };
+  const { ms, json } = await call(base, "POST", "/oauth/token", { form });
+  const tokens = requireTokenResponse(json, "refresh_token", { refresh: true, idToken: true });
+  if (tokens.refresh_token === refreshToken)
+    fail("refresh_token: answered the same refresh_token instead of rotating it");
+  return { ms, tokens };
+}
+
+async function clientCredentialsGrant(base, machine) {
+  const { ms, json } = await call(base, "POST", "/oauth/token", {
+    form: { grant_type: "client_credentials" },
+    basic: machine,
+  });
+  const tokens = requireTokenResponse(json, "client_credentials", { refresh: false, idToken: false });
+  if (tokens.scope !== OAUTH_CLIENT_SCOPE) fail(`client_credentials: scope ${tokens.scope}, not ${OAUTH_CLIENT_SCOPE}`);
+  return ms;
+}
+
+/**
+ * The clients phase "oauth" needs, `workers` of each kind (the client authentication
+ * budget is per client and IP and counts requests in flight, so each worker of a
+ * loop has a client of its own): public clients from open registration, and
+ * confidential client_credentials clients from the admin API, by an admin made
+ * with scripts/admin-create.mjs. Each confidential client also serves the public
+ * clients' audience (the issuer), so it may introspect their access tokens.
+ */
+async function oauthClients(base, { workers, issuer, audience }) {
+  const redirectUri = `http://127.0.0.1:${await freePort()}/callback`; // never listened on: the bench reads Location
+  const publicClients = [];
+  for (let i = 0; i < workers; i++) {
+    const { json } = await call(base, "POST", "/oauth/register", {
+      body: {
+        client_name: `bench public client ${i}`,
+        redirect_uris: [redirectUri],
+        token_endpoint_auth_method: "none",
+        grant_types: ["authorization_code", "refresh_token"],
+        scope: OAUTH_SCOPE,
+      },
+      expect: 201,
+    });
+    publicClients.push({ id: requireString(json?.client_id, "POST /oauth/register: client_id"), redirectUri });
+  }
+
+  const adminEmail = await createUser(base);
+  // The server writes audit rows after its answers (waitUntil): let them land before
+  // another process writes to the same SQLite file.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await makeAdmin(adminEmail);
+  const admin = (await login(base, adminEmail)).session;
+  const machines = [];
+  for (let i = 0; i < workers; i++) {
+    const { json } = await call(base, "POST", "/admin/clients", {
+      token: admin.access_token,
+      body: {
+        client_name: `bench machine client ${i}`,
+        token_endpoint_auth_method: "client_secret_basic",
+        grant_types: ["client_credentials"],
+        scope: OAUTH_CLIENT_SCOPE,
+        audiences: [audience],
+        served_audiences: [issuer],
+      },
+      expect: 201,
+    });
+    machines.push({
+      id: requireString(json?.client_id, "POST /admin/clients: client_id"),
+      secret: requireString(json?.client_secret, "POST /admin/clients: client_secret"),
+    });
+  }
+  return { publicClients, machines, adminEmail };
+}
+
+/**
+ * Phase "oauth": the OAuth endpoints. Sequential (WARMUP + n each): the code
+ * exchange (a fresh code per iteration from GET /oauth/authorize with the browser
+ * session, untimed; only POST /oauth/token is timed), refresh_token along one
+ * rotating chain, client_credentials (client_secret_basic), introspection of a
+ * user's access token by a confidential client, and userinfo. Then closed loops
+ * at OAUTH_LEVELS in flight for client_credentials and refresh_token (each worker
+ * its own clients and refresh family), bounded like phase "concurrency".
+ */
+export async function benchOAuth(base, email, { n, durationMs, maxRequests, origin, issuer, audience, log }) {
+  const workers = Math.max(...OAUTH_LEVELS);
+  const setupStart = performance.now();
+  const { publicClients, machines, adminEmail } = await oauthClients(base, { workers, issuer, audience });
+  const browser = new OAuthBrowser(base, { email, origin, issuer });
+  // One family per worker (and its consent), exchanged untimed.
+  const families = [];
+  for (const client of publicClients)
+    families.push((await exchangeCode(base, client, await browser.code(client))).tokens);
+  const setupMs = performance.now() - setupStart;
+  log(
+    `  ${workers} public clients (open registration), ${workers} confidential clients (admin API, admin ${adminEmail}), ` +
+      `one hosted login, ${workers} consents, in ${round1(setupMs / 1000)} s; sequential …`,
+  );
+
+  const [client] = publicClients;
+  const [machine] = machines;
+  const sequential = {};
+  const series = async (name, once) => {
+    for (let i = 0; i < WARMUP; i++) await once();
+    const samples = [];
+    for (let i = 0; i < n; i++) samples.push(await once());
+    // req/s over the timed requests only (the code exchange's GET /oauth/authorize is left out).
+    const timedMs = samples.reduce((a, b) => a + b, 0);
+    sequential[name] = summarize(samples, timedMs);
+  };
+  let refreshToken;
+  await series("authorization_code", async () => {
+    const grant = await browser.code(client); // untimed
+    const result = await exchangeCode(base, client, grant);
+    refreshToken = result.tokens.refresh_token;
+    return result.ms;
+  });
+  await series("refresh_token", async () => {
+    const result = await refreshGrant(base, client, refreshToken);
+    refreshToken = result.tokens.refresh_token;
+    return result.ms;
+  });
+  await series("client_credentials", () => clientCredentialsGrant(base, machine));
+  // A user's access token, fresh from the chain (untimed), for each of the next two
+  // series: it lives ACCESS_TOKEN_TTL_SECONDS (10 minutes), long enough for any --n.
+  const freshAccessToken = async () => {
+    const result = await refreshGrant(base, client, refreshToken);
+    refreshToken = result.tokens.refresh_token;
+    return result.tokens.access_token;
+  };
+  let accessToken = await freshAccessToken();
+  const userinfo = await call(base, "GET", "/oauth/userinfo", { token: accessToken });
+  const userId = requireString(userinfo.json?.sub, "GET /oauth/userinfo: sub");
+  await series("introspect", async () => {
+    const { ms, json } = await call(base, "POST", "/oauth/introspect", {
+      form: { token: accessToken },
+      basic: machine,
+    });
+    if (json?.active !== true || json.sub !== userId || json.client_id !== client.id) {
+      fail(
+        `POST /oauth/introspect: expected an active token of ${userId} for ${client.id}, got ${JSON.stringify(json)}`,
+      );
+    }
+    return ms;
+  });
+  accessToken = await freshAccessToken();
+  await series("userinfo", async () => {
+    const { ms, json } = await call(base, "GET", "/oauth/userinfo", { token: accessToken });
+    if (json?.sub !== userId || json.email !== email) {
+      fail(`GET /oauth/userinfo: expected {sub: ${userId}, email: ${email}}, got ${JSON.stringify(json)}`);
+    }
+    return ms;
+  });
+
+  log(`  closed loops: ${OAUTH_LOOPS.join(", ")} at ${OAUTH_LEVELS.join(", ")} in flight …`);
+  const loops = {
+    client_credentials: (i) => clientCredentialsGrant(base, machines[i]),
+    refresh_token: async (i) => {
+      const result = await refreshGrant(base, publicClients[i], families[i].refresh_token);
+      families[i] = result.tokens;
+      return result.ms;
+    },
+  };
+  const throughput = {};
+  for (const name of OAUTH_LOOPS) {
+    const once = loops[name];
+    throughput[name] = {};
+    for (const concurrency of OAUTH_LEVELS) {
+      // Warm-up: one request per worker, untimed.
+      await closedLoop({ concurrency, durationMs: 60_000, maxRequests: concurrency, once });
+      const { samples, wallMs } = await closedLoop({ concurrency, durationMs, maxRequests, once });
+      throughput[name][concurrency] = { concurrency, ...summarize(samples, wallMs, { keepSamples: false }) };
+      throughput[name][concurrency].wall_s = round3(wallMs / 1000);
+    }
+  }
+  return {
+    n,
+    warmup: WARMUP,
+    scope: OAUTH_SCOPE,
+    client_scope: OAUTH_CLIENT_SCOPE,
+    clients: { public: publicClients.length, confidential: machines.length },
+    requests_per_s:
+      "sequential: n / the sum of the timed latencies (the untimed /oauth/authorize left out); loops: answers / wall time of the level",
+    setup_s: round3(setupMs / 1000),
+    sequential,
+    levels: OAUTH_LEVELS,
+    duration_s: durationMs / 1000,
+    max_requests: maxRequests,
+    throughput,
+  };
 }
 
 // ---------------------------------------------------------------- phase: users (D1 size)

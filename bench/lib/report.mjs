@@ -1,5 +1,5 @@
 // The tables bench/run.mjs prints, one per phase.
-import { EDGE_ROUTES, VERIFY_ALGS } from "./phases.mjs";
+import { EDGE_ROUTES, OAUTH_LOOPS, OAUTH_SERIES, VERIFY_ALGS } from "./phases.mjs";
 import { ms, signedMs, table } from "./stats.mjs";
 
 const ENDPOINT_LABELS = {
@@ -159,5 +159,55 @@ export function reportUserGrowth(growth) {
       `users: latency (ms) as D1 grows; sequential, ${growth.warmup} warm-up + ${growth.n} each; seeding = wrangler d1 execute --file`,
     ),
     table(rows),
+  ].join("\n");
+}
+
+const OAUTH_LABELS = {
+  authorization_code: "POST /oauth/token authorization_code + PKCE",
+  refresh_token: "POST /oauth/token refresh_token (rotating)",
+  client_credentials: "POST /oauth/token client_credentials (Basic)",
+  introspect: "POST /oauth/introspect (confidential client)",
+  userinfo: "GET /oauth/userinfo",
+};
+
+export function reportOAuth(oauth) {
+  const sequential = [["endpoint", "n", "median ms", "p95 ms", "p99 ms", "max ms", "req/s"]];
+  for (const name of OAUTH_SERIES) {
+    const r = oauth.sequential[name];
+    sequential.push([
+      OAUTH_LABELS[name],
+      r.n,
+      ms(r.median_ms),
+      ms(r.p95_ms),
+      ms(r.p99_ms),
+      ms(r.max_ms),
+      r.requests_per_s.toFixed(1),
+    ]);
+  }
+  const loops = [["endpoint", "in flight", "n", "median ms", "p95 ms", "p99 ms", "req/s"]];
+  for (const name of OAUTH_LOOPS) {
+    for (const level of oauth.levels) {
+      const r = oauth.throughput[name][level];
+      loops.push([
+        OAUTH_LABELS[name],
+        level,
+        r.n,
+        ms(r.median_ms),
+        ms(r.p95_ms),
+        ms(r.p99_ms),
+        r.requests_per_s.toFixed(1),
+      ]);
+    }
+  }
+  return [
+    heading(
+      `oauth: sequential, ${oauth.warmup} warm-up + ${oauth.n} each (scope "${oauth.scope}"; each code from ` +
+        "GET /oauth/authorize with the browser session, untimed)",
+    ),
+    table(sequential),
+    "",
+    `closed loop, each level ${oauth.duration_s} s or ${oauth.max_requests} requests; ` +
+      "each worker its own client (and refresh family)",
+    table(loops),
   ].join("\n");
 }

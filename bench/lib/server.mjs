@@ -124,6 +124,25 @@ export async function d1Value(sql) {
   return Object.values(row)[0];
 }
 
+/**
+ * Makes an existing user an admin in the bench's D1: `npm run admin:create` (scripts/admin-create.mjs,
+ * the one way to get a first admin) with `--persist-to` the bench's directory, run in bench/.state/tree.
+ */
+export async function makeAdmin(email) {
+  let stdout;
+  try {
+    ({ stdout } = await execFileAsync(
+      "node",
+      [join(ROOT, "scripts", "admin-create.mjs"), "--email", email, "--persist-to", PERSIST_DIR],
+      { cwd: TREE_DIR, env: childEnv(), timeout: 120_000, killSignal: "SIGKILL" },
+    ));
+  } catch (error) {
+    const output = `${error.stdout ?? ""}\n${error.stderr ?? ""}`.trim().split("\n").slice(-15).join("\n");
+    fail(`admin-create --email ${email} failed (${error.killed ? "timed out" : `exit ${error.code}`}):\n${output}`);
+  }
+  if (!stdout.includes(`${email} is an admin`)) fail(`admin-create: unexpected output: ${stdout.slice(0, 300)}`);
+}
+
 /** Applies the D1 migrations to the bench's persist directory (as `npm run dev` does to the default one). */
 export function migrate() {
   return wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", PERSIST_DIR]);

@@ -28,6 +28,13 @@ export interface AttemptPolicy {
   /** First lock duration; each further failure while over budget doubles it. */
   baseLockMs: number;
   maxLockMs: number;
+  /**
+   * Whether attempts still in flight count as failures (default true, so N
+   * concurrent password guesses cannot slip under a budget of fewer than N).
+   * False for credentials no burst could guess (256-bit client secrets): then
+   * concurrent honest requests never lock their client out.
+   */
+  countInFlight?: boolean;
 }
 
 export interface AttemptDecision {

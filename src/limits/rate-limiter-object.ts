@@ -130,7 +130,8 @@ export class RateLimiter extends DurableObject<Env> {
     // Over budget but the lock has run out: exactly one probe at a time, whose
     // failure doubles the next lock (backoff). Under budget: count reservations.
     const overBudget = attempts.failures >= policy.maxFailures;
-    if (overBudget ? pending > 0 : attempts.failures + pending >= policy.maxFailures) {
+    const inFlight = policy.countInFlight === false ? 0 : pending;
+    if (overBudget ? pending > 0 : attempts.failures + inFlight >= policy.maxFailures) {
       return deny(1000, overBudget);
     }
     const reservationId = crypto.randomUUID();

@@ -21,6 +21,8 @@ export const CLIENT_FAILURE_POLICY: AttemptPolicy = {
   windowMs: 15 * 60_000,
   baseLockMs: 1000,
   maxLockMs: 15 * 60_000,
+  // Secrets are 256 bits: only settled failures count, so a busy client is never refused for being busy.
+  countInFlight: false,
 };
 
 export interface ClientAuthenticationOptions {

@@ -95,6 +95,15 @@ describe("RateLimiter: login attempts", () => {
     expect(decisions.filter((d) => d.allowed)).toHaveLength(5);
   });
 
+  it("with countInFlight: false, admits any number in flight, yet still locks after settled failures", async () => {
+    const stub = limiter("client");
+    const busy = { ...policy, countInFlight: false };
+    const decisions = await Promise.all(Array.from({ length: 20 }, () => stub.reserveAttempt(busy, 0)));
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(20);
+    await Promise.all(decisions.slice(0, 5).map((d) => stub.settleAttempt(busy, d.reservationId ?? "", "failure", 1)));
+    expect((await stub.reserveAttempt(busy, 2)).allowed).toBe(false);
+  });
+
   it("gives back an abandoned reservation, and expires one that was never settled", async () => {
     const stub = limiter("acct");
     const held = await Promise.all(Array.from({ length: 5 }, () => stub.reserveAttempt(policy, 0)));
