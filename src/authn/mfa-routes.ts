@@ -15,7 +15,7 @@ import { readJson } from "../app/json-body";
 import { rateLimit, startIpRateLimit } from "../limits/rate-limit-middleware";
 import { startSession } from "../sessions/session-response";
 import { authenticate, authTimeOf } from "./authenticate-middleware";
-import { secondFactorFields, secondFactorProof } from "./second-factor-body";
+import { requiredSecondFactorProof, secondFactorFields, secondFactorProof } from "./second-factor-body";
 
 const perIpLogin = rateLimit({ name: "login", limit: (config) => config.rateLimits.perIp.login });
 const enrolBody = z.object({ password: z.string().max(1024).optional() });
@@ -58,13 +58,10 @@ export const mfaRoutes = new Hono<AppEnv>()
   .post("/mfa/verify", async (c) => {
     const gate = startIpRateLimit(c, { name: "login", limit: (config) => config.rateLimits.perIp.login });
     const body = await readJson(c, verifyBody);
+    const proof = requiredSecondFactorProof(body);
     const { services, ctx } = c.var;
-    const completed = await services.mfa.login.complete(
-      body.mfa_token,
-      secondFactorProof(body),
-      ctx,
-      gate,
-      (auth, pending) => startSession(c, auth, pending.mode, { rememberMe: pending.rememberMe, now: ctx.now }),
+    const completed = await services.mfa.login.complete(body.mfa_token, proof, ctx, gate, (auth, pending) =>
+      startSession(c, auth, pending.mode, { rememberMe: pending.rememberMe, now: ctx.now }),
     );
     return c.json(completed);
   });

@@ -26,8 +26,16 @@ export class PasswordProof {
   /**
    * Whether `password` matches `expectedHash` (null: nothing matches), counted
    * against `email`'s budget: a mismatch is a failure. Throws 429 while locked.
+   * `secondFactorFollows`: a match only gives the reservation back, for the
+   * second factor's check to settle.
    */
-  async check(email: string, password: string, expectedHash: string | null, ctx: RequestContext): Promise<boolean> {
+  async check(
+    email: string,
+    password: string,
+    expectedHash: string | null,
+    ctx: RequestContext,
+    options: { secondFactorFollows?: boolean } = {},
+  ): Promise<boolean> {
     const attempt = await this.#o.budget.reserve(email, null, ctx.now);
     if (!attempt.account.allowed) {
       await attempt.abandon();
@@ -43,7 +51,11 @@ export class PasswordProof {
       await attempt.abandon();
       throw error;
     }
-    await attempt.settle(matches ? "success" : "failure");
+    // A right password that a code must follow proves nothing yet: its success
+    // would reset the budget, and the password holder could then guess codes
+    // for ever, resetting it with every guess (as LoginFlow's first step).
+    if (matches && options.secondFactorFollows) await attempt.abandon();
+    else await attempt.settle(matches ? "success" : "failure");
     return matches;
   }
 }

@@ -18,3 +18,16 @@ export function secondFactorProof(body: { code?: string; recovery_code?: string 
   }
   return { code: body.code, recoveryCode: body.recovery_code };
 }
+
+/**
+ * The second step of a login, where one of the two is required: a body with
+ * neither is malformed (400, nothing counted), not a wrong code that would
+ * cost the mfa_token a try and the account a failure.
+ */
+export function requiredSecondFactorProof(body: { code?: string; recovery_code?: string }): SecondFactorProof {
+  const proof = secondFactorProof(body);
+  if (proof.code === undefined && proof.recoveryCode === undefined) {
+    throw invalidRequest("send code or recovery_code");
+  }
+  return proof;
+}

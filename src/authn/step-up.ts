@@ -39,7 +39,9 @@ export class StepUp {
       });
     }
     const user = await this.#o.users.requireActive(userId);
-    if (!(await this.#o.proof.check(user.email, password, user.password_hash, ctx))) {
+    // With two-step login on, the caller checks a code next (SecondFactors.stepUp), which settles the budget.
+    const secondFactorFollows = user.mfa_enabled === 1;
+    if (!(await this.#o.proof.check(user.email, password, user.password_hash, ctx, { secondFactorFollows }))) {
       throw new AuthError("wrong_password", "the password is incorrect");
     }
   }

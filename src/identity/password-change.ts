@@ -57,7 +57,8 @@ export class PasswordChangeService {
 
     // A stolen access token must not become a way to guess the password faster
     // than login allows: the same budget and lock apply.
-    if (!(await this.#o.proof.check(user.email, currentPassword, user.password_hash, ctx))) {
+    const secondFactorFollows = user.mfa_enabled === 1;
+    if (!(await this.#o.proof.check(user.email, currentPassword, user.password_hash, ctx, { secondFactorFollows }))) {
       ctx.audit.record("password_change_failed", user.id, { reason: "wrong_password" }, now);
       throw new AuthError("wrong_password", "the current password is incorrect");
     }

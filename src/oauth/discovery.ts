@@ -4,6 +4,7 @@
  * (OpenID Connect Discovery 1.0 §3): one document, served at both
  * well-known paths with the same `issuer`. Every field says what is built.
  */
+import { ACR_VALUES } from "./id-tokens";
 import { isPermissionScope, OPENID_SCOPES } from "./scopes";
 
 export interface DiscoveryInputs {
@@ -50,6 +51,7 @@ export function discoveryDocument(inputs: DiscoveryInputs): Record<string, unkno
       "nonce",
       "at_hash",
       "amr",
+      "acr",
       "sid",
       "email",
       "email_verified",
@@ -59,5 +61,6 @@ export function discoveryDocument(inputs: DiscoveryInputs): Record<string, unkno
     request_uri_parameter_supported: false,
     authorization_response_iss_parameter_supported: true,
     prompt_values_supported: ["none", "login", "consent"],
+    acr_values_supported: [ACR_VALUES.singleFactor, ACR_VALUES.multiFactor],
   };
 }

@@ -11,7 +11,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "../app/app-env";
 import { AuthError } from "../app/errors/codes";
 import { readForm } from "../app/form-body";
-import { secondFactorProof } from "../authn/second-factor-body";
+import { requiredSecondFactorProof } from "../authn/second-factor-body";
 import type { SecondFactorRequired } from "../authn/types";
 import { startIpRateLimit } from "../limits/rate-limit-middleware";
 import { startSession } from "../sessions/session-response";
@@ -30,7 +30,7 @@ const LOGIN_FAILURE_TEXT: Record<string, string> = {
 const MFA_FAILURE_TEXT: Record<string, string> = {
   invalid_credentials: "That code is not right. Try the current one.",
   too_many_requests: "Too many attempts. Wait a moment and try again.",
-  invalid_request: "Enter the code, or a recovery code, not both.",
+  invalid_request: "Enter the code from your app, or a recovery code (one of the two).",
 };
 
 /** A failure the page explains itself (the status it answers with, and the text); null for any other. */
@@ -88,7 +88,7 @@ export const hostedLoginRoutes = new Hono<AppEnv>()
       const form = await readForm(c);
       const mfaToken = form.get("mfa_token") ?? "";
       try {
-        const proof = secondFactorProof({ code: form.get("code"), recovery_code: form.get("recovery_code") });
+        const proof = requiredSecondFactorProof({ code: form.get("code"), recovery_code: form.get("recovery_code") });
         await services.mfa.login.complete(mfaToken, proof, ctx, gate, (auth) =>
           startSession(c, auth, "cookie", { now: ctx.now }),
         );

@@ -78,6 +78,7 @@ export class IdTokens {
     const claims: Record<string, unknown> = {
       auth_time: Math.floor(request.session.authTime / 1000),
       amr: [...request.session.amr],
+      acr: acrOf(request.session.amr),
       sid: request.session.id,
       ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
       ...(request.accessToken !== undefined ? { at_hash: await atHash(request.accessToken) } : {}),
@@ -94,6 +95,16 @@ export class IdTokens {
       .setExpirationTime(iat + this.#o.ttlSeconds)
       .sign(signer.key);
   }
+}
+
+/**
+ * The `acr` values (OIDC Core §2): a login with a second factor, or without.
+ * No registry names these levels, so they are edgelock's own URNs, listed in discovery.
+ */
+export const ACR_VALUES = { multiFactor: "urn:edgelock:acr:mfa", singleFactor: "urn:edgelock:acr:pwd" } as const;
+
+function acrOf(amr: readonly string[]): string {
+  return amr.includes("mfa") ? ACR_VALUES.multiFactor : ACR_VALUES.singleFactor;
 }
 
 /** An id_token_hint may have expired long ago (OIDC Core §3.1.2.1); only its signature, issuer and audience count. */

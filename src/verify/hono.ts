@@ -4,6 +4,9 @@
  *   requireAuth({ verifier })      401 + `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750)
  *   requireScope("posts:write")    403 insufficient_scope unless the token's `scope` has it
  *   requirePermission("posts:read") 403 insufficient_scope unless `permissions` has it (wildcards like `posts:*` count)
+ *   requireAuthentication({ amr: ["mfa"], maxAge: 300 })
+ *                                  401 insufficient_user_authentication (RFC 9470) unless the user
+ *                                  proved every listed method, within maxAge seconds
  * On success `c.var.auth` holds the verified claims.
  */
 import type { Context, MiddlewareHandler } from "hono";
@@ -16,7 +19,7 @@ export interface AuthVariables {
   auth: AccessTokenClaims;
 }
 
-export interface RequireAuthOptions {
+export interface RequireAuthOptions extends RequireAuthenticationOptions {
   verifier: Verifier;
   /** `realm` in the challenge; default "api". */
   realm?: string;
@@ -68,6 +71,8 @@ export function requireAuth<E extends WithAuth = WithAuth>(options: RequireAuthO
       const challenge = `Bearer realm="${realm}", error="invalid_token", error_description="${description}"`;
       return deny(c, 401, "invalid_token", description, challenge);
     }
+    const weak = denyWeakLogin(c, c.get("auth"), options);
+    if (weak) return weak;
     await next();
   };
 }
@@ -118,4 +123,47 @@ export function requireScope<E extends WithAuth = WithAuth>(scope: string): Midd
 
 export function requirePermission<E extends WithAuth = WithAuth>(permission: string): MiddlewareHandler<E> {
   return requireClaim<E>((claims) => hasPermission(claims, permission), permission);
+}
+
+export interface RequireAuthenticationOptions {
+  /** Methods (RFC 8176 `amr` values) the user must have proved, all of them; e.g. ["mfa"]. */
+  amr?: string[];
+  /** Seconds since the user last authenticated (`auth_time`) beyond which the token is not enough. */
+  maxAge?: number;
+}
+
+/**
+ * Step-up for sensitive routes (RFC 9470): a token whose login was too weak
+ * or too old gets 401 `insufficient_user_authentication`, with `max_age` in
+ * the challenge so the client knows to send the user through login again.
+ * Tokens without `amr`/`auth_time` (machine tokens) never pass a requirement.
+ * The same options work on `requireAuth` itself.
+ */
+export function requireAuthentication<E extends WithAuth = WithAuth>(
+  options: RequireAuthenticationOptions,
+): MiddlewareHandler<E> {
+  return async (c, next) => {
+    const claims = c.get("auth");
+    if (!claims) throw new Error("requireAuthentication must come after requireAuth");
+    const weak = denyWeakLogin(c, claims, options);
+    if (weak) return weak;
+    await next();
+  };
+}
+
+/** The RFC 9470 answer when the login behind `claims` falls short of `options`; null when it does not. */
+function denyWeakLogin(c: Context, claims: AccessTokenClaims, options: RequireAuthenticationOptions): Response | null {
+  const proved = Array.isArray(claims.amr) ? claims.amr : [];
+  const missing = (options.amr ?? []).filter((method) => !proved.includes(method));
+  const tooOld =
+    options.maxAge !== undefined &&
+    (typeof claims.auth_time !== "number" || Date.now() / 1000 - claims.auth_time > options.maxAge);
+  if (missing.length === 0 && !tooOld) return null;
+  const description =
+    missing.length > 0
+      ? `this request needs a login with ${missing.join(", ")}`
+      : "this request needs a more recent login";
+  const maxAge = options.maxAge !== undefined ? `, max_age=${options.maxAge}` : "";
+  const challenge = `Bearer error="insufficient_user_authentication", error_description="${description}"${maxAge}`;
+  return deny(c, 401, "insufficient_user_authentication", description, challenge);
 }

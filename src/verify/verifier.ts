@@ -44,6 +44,10 @@ export interface AccessTokenClaims extends JWTPayload {
   /** Grants from the user's roles (see verify/policy.ts); may be cut short, see `permissions_truncated`. */
   permissions?: string[];
   permissions_truncated?: boolean;
+  /** How the user authenticated (RFC 8176 values: "pwd", "otp", "mfa", …); absent on machine tokens. */
+  amr?: string[];
+  /** When the user authenticated (epoch seconds); absent on machine tokens. */
+  auth_time?: number;
 }
 
 export interface VerifierOptions {

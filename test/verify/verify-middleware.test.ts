@@ -7,6 +7,7 @@ import {
   createVerifier,
   hasPermission,
   requireAuth,
+  requireAuthentication,
   requirePermission,
   requireScope,
 } from "../../src/verify";
@@ -30,7 +31,8 @@ const app = new Hono<{ Variables: AuthVariables }>()
   .use("/api/*", requireAuth({ verifier }))
   .get("/api/me", (c) => c.json({ sub: c.var.auth.sub }))
   .get("/api/write", requireScope("posts:write"), (c) => c.json({ ok: true }))
-  .get("/api/delete", requirePermission("posts:delete"), (c) => c.json({ ok: true }));
+  .get("/api/delete", requirePermission("posts:delete"), (c) => c.json({ ok: true }))
+  .get("/api/payout", requireAuthentication({ amr: ["mfa"], maxAge: 300 }), (c) => c.json({ ok: true }));
 
 function call(path: string, bearerToken?: string, url = `https://api.test${path}`): Promise<Response> {
   return Promise.resolve(app.request(url, { headers: bearerToken ? { Authorization: `Bearer ${bearerToken}` } : {} }));
@@ -63,6 +65,34 @@ describe("verify middleware", () => {
     expect(await denied.json()).toMatchObject({ error: "insufficient_scope" });
     expect((await call("/api/delete", await token({ permissions: ["posts:delete"] }))).status).toBe(200);
     expect((await call("/api/delete", await token({ permissions: ["posts:*"] }))).status).toBe(200);
+  });
+
+  it("requireAuthentication: 401 insufficient_user_authentication (RFC 9470) for a weak or old login", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const passwordOnly = await call("/api/payout", await token({ amr: ["pwd"], auth_time: now }));
+    expect(passwordOnly.status).toBe(401);
+    expect(await passwordOnly.json()).toMatchObject({ error: "insufficient_user_authentication" });
+    expect(passwordOnly.headers.get("WWW-Authenticate")).toBe(
+      'Bearer error="insufficient_user_authentication", error_description="this request needs a login with mfa", max_age=300',
+    );
+    const stale = await call("/api/payout", await token({ amr: ["pwd", "otp", "mfa"], auth_time: now - 301 }));
+    expect(stale.status).toBe(401);
+    expect(stale.headers.get("WWW-Authenticate")).toContain("needs a more recent login");
+    // A machine token says nothing about a user's login, so it never satisfies a requirement.
+    expect((await call("/api/payout", await token({}))).status).toBe(401);
+    const fresh = await call("/api/payout", await token({ amr: ["pwd", "otp", "mfa"], auth_time: now - 10 }));
+    expect(fresh.status).toBe(200);
+
+    // The same options on requireAuth itself.
+    const strict = new Hono<{ Variables: AuthVariables }>()
+      .use("*", requireAuth({ verifier, amr: ["otp"], maxAge: 60 }))
+      .get("/", (c) => c.text("ok"));
+    const ask = async (claims: Record<string, unknown>) =>
+      strict.request("https://api.test/", { headers: { Authorization: `Bearer ${await token(claims)}` } });
+    const denied = await ask({ amr: ["pwd"], auth_time: now });
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get("WWW-Authenticate")).toContain('error="insufficient_user_authentication"');
+    expect((await ask({ amr: ["pwd", "otp", "mfa"], auth_time: now })).status).toBe(200);
   });
 
   it("answers 503, not 401, when the keys cannot be fetched (the token may be fine)", async () => {

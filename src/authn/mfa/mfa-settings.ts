@@ -87,9 +87,8 @@ export class MfaSettings {
   async disable(userId: string, password: string, proof: SecondFactorProof, ctx: RequestContext): Promise<void> {
     const user = await this.#o.users.requireActive(userId);
     if (user.mfa_enabled !== 1) throw new AuthError("not_found", "two-step login is not on");
-    if (!(await this.#o.proof.check(user.email, password, user.password_hash, ctx))) {
-      throw new AuthError("wrong_password", "the password is incorrect");
-    }
+    const checked = this.#o.proof.check(user.email, password, user.password_hash, ctx, { secondFactorFollows: true });
+    if (!(await checked)) throw new AuthError("wrong_password", "the password is incorrect");
     await this.#o.factors.stepUp(user, proof, ctx);
     await this.#o.store.removeAll(user.id);
     ctx.audit.record("mfa_disabled", user.id, {}, ctx.now);
@@ -116,7 +115,9 @@ export class MfaSettings {
   /** An admin turns a user's two-step login off (a lost authenticator); the user is mailed. */
   async resetByAdmin(actorId: string, userId: string, ctx: RequestContext): Promise<void> {
     const user = await this.#o.users.requireExisting(userId);
-    if (!(await this.#o.store.removeAll(user.id))) throw new AuthError("not_found", "the user has no two-step login");
+    // A pending, unconfirmed enrolment is not two-step login: nothing to reset, nothing to mail.
+    if (user.mfa_enabled !== 1) throw new AuthError("not_found", "the user has no two-step login");
+    await this.#o.store.removeAll(user.id);
     ctx.audit.record("mfa_reset_by_admin", user.id, { by: actorId }, ctx.now);
     ctx.defer(
       this.#o.mailer.send(mfaChangedMail(user.email, this.#o.publicUrl, "reset_by_admin", ctx.now)),

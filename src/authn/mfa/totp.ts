@@ -70,6 +70,7 @@ export class TotpAuthenticators {
     if (!row || (row.confirmed_at !== null) === confirming) return false;
     if (confirming && (row.pending_expires_at ?? 0) <= now) return false;
     const secret = await this.#secretOf(row);
+    if (!secret) return false;
     // Every candidate is computed and compared, so timing does not say which step matched.
     const step = totpStep(now);
     let matched: number | null = null;
@@ -82,14 +83,9 @@ export class TotpAuthenticators {
     return this.#o.store.claimStep(userId, matched, now, confirming);
   }
 
-  async #secretOf(row: TotpRow): Promise<Uint8Array<ArrayBuffer>> {
-    const secret = await open(
-      this.#keyring(),
-      { keyId: row.key_id, ciphertext: row.secret_ciphertext },
-      context(row.user_id),
-    );
-    // A secret no key can open (a key dropped from the ring too early) matches no code.
-    return secret ?? new Uint8Array(SECRET_BYTES);
+  /** The opened secret; null when no key in the ring opens it (one dropped too early): then no code matches. */
+  async #secretOf(row: TotpRow): Promise<Uint8Array<ArrayBuffer> | null> {
+    return open(this.#keyring(), { keyId: row.key_id, ciphertext: row.secret_ciphertext }, context(row.user_id));
   }
 
   #keyring(): Keyring {
