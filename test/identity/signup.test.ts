@@ -25,7 +25,7 @@ describe("POST /auth/signup", () => {
     expect(mails[0]?.text).toMatch(/^https:\/\/auth\.test\/auth\/verify-email\?token=[A-Za-z0-9_-]{43}$/m);
     const row = await userRow(email);
     expect(row?.email_verified_at).toBeNull();
-    expect(String(row?.password_hash)).toMatch(/^pbkdf2-sha256\$100000\$p1\$/);
+    expect(String(row?.password_hash)).toMatch(new RegExp(`^pbkdf2-sha256\\$${env.PBKDF2_ITERATIONS}\\$p1\\$`));
   });
 
   it("gives a taken email the same answer, leaves the account untouched and tells its owner", async () => {
