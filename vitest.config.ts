@@ -50,7 +50,12 @@ export default defineConfig(async () => {
             ...secrets,
             TEST_MIGRATIONS: migrations,
           },
-          serviceBindings: { EXAMPLE_API: "example-api", JWKS_PROXY: "jwks-proxy" },
+          serviceBindings: {
+            EXAMPLE_API: "example-api",
+            JWKS_PROXY: "jwks-proxy",
+            // The auth Worker's own RPC entrypoint, so tests can call it as a bound Worker would.
+            AUTH_SERVICE: { name: AUTH_WORKER, entrypoint: "AuthService" },
+          },
           workers: [
             {
               name: "example-api",

@@ -8,5 +8,7 @@ declare namespace Cloudflare {
     EXAMPLE_API: Fetcher;
     // Test-only JWKS proxy in front of the example's JWKS fetches (vitest.config.ts).
     JWKS_PROXY: Fetcher;
+    // The auth Worker's AuthService entrypoint (vitest.config.ts).
+    AUTH_SERVICE: Service<import("../src/app/auth-service").AuthService>;
   }
 }

@@ -12,8 +12,13 @@ export interface ApiKeyRow {
   signing: number;
   created_at: number;
   last_used_at: number | null;
+  /** The `where` label of the Worker that last accepted the key; null for edgelock itself. */
+  last_used_where: string | null;
   expires_at: number | null;
   revoked_at: number | null;
+  /** After a rotation: the replaced secret's hash, accepted until previous_secret_expires_at. */
+  previous_secret_hash: string | null;
+  previous_secret_expires_at: number | null;
 }
 
 export class ApiKeyStore {
@@ -23,7 +28,12 @@ export class ApiKeyStore {
     this.#db = db;
   }
 
-  async insert(key: Omit<ApiKeyRow, "last_used_at" | "revoked_at">): Promise<void> {
+  async insert(
+    key: Omit<
+      ApiKeyRow,
+      "last_used_at" | "last_used_where" | "revoked_at" | "previous_secret_hash" | "previous_secret_expires_at"
+    >,
+  ): Promise<void> {
     await this.#db
       .prepare(
         `INSERT INTO api_keys (id, user_id, name, scopes, secret_hash, signing, created_at, expires_at)
@@ -70,7 +80,26 @@ export class ApiKeyStore {
       .bind(now, ...params);
   }
 
-  async markUsed(id: string, now: number): Promise<void> {
-    await this.#db.prepare("UPDATE api_keys SET last_used_at = ? WHERE id = ?").bind(now, id).run();
+  async markUsed(id: string, now: number, where: string | null): Promise<void> {
+    await this.#db
+      .prepare("UPDATE api_keys SET last_used_at = ?, last_used_where = ? WHERE id = ?")
+      .bind(now, where, id)
+      .run();
+  }
+
+  /**
+   * A new secret for one of the user's live keys; the current one stays
+   * accepted until `graceEndsAt` (or not at all when that is `now`). False
+   * when there is no such live key of theirs.
+   */
+  async rotate(id: string, userId: string, secretHash: string, graceEndsAt: number, now: number): Promise<boolean> {
+    const result = await this.#db
+      .prepare(
+        `UPDATE api_keys SET previous_secret_hash = secret_hash, previous_secret_expires_at = ?, secret_hash = ?
+         WHERE id = ? AND user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`,
+      )
+      .bind(graceEndsAt, secretHash, id, userId, now)
+      .run();
+    return result.meta.changes === 1;
   }
 }

@@ -34,7 +34,15 @@ export interface SignedRequestParts {
   url: string;
   timestamp: string;
   nonce: string;
-  body: Uint8Array<ArrayBuffer>;
+  /** Lower-case hex SHA-256 of the body bytes (of "" when there is none): see `bodySha256`. */
+  bodySha256: string;
+}
+
+const BODY_HASH_SHAPE = /^[0-9a-f]{64}$/;
+
+/** The body's hash as the canonical string wants it; a Worker that verifies over RPC sends this, not the body. */
+export async function bodySha256(body: Uint8Array<ArrayBuffer>): Promise<string> {
+  return hex(await sha256(body));
 }
 
 export async function signingSecretFor(masterSecret: string, keyId: string): Promise<string> {
@@ -54,7 +62,7 @@ export async function canonicalString(parts: SignedRequestParts): Promise<string
     pairs.join("&"),
     parts.timestamp,
     parts.nonce,
-    hex(await sha256(parts.body)),
+    parts.bodySha256,
   ].join("\n");
 }
 
@@ -78,6 +86,7 @@ export async function checkSignature(
     return { ok: false, reason: "duplicate query parameter" };
   }
   if (!NONCE_SHAPE.test(parts.nonce)) return { ok: false, reason: "malformed nonce" };
+  if (!BODY_HASH_SHAPE.test(parts.bodySha256)) return { ok: false, reason: "malformed body hash" };
   const signedAt = Number(parts.timestamp) * 1000;
   if (Math.abs(now - signedAt) > SIGNATURE_WINDOW_MS)
     return { ok: false, reason: "timestamp outside the 5-minute window" };

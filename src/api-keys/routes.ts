@@ -2,13 +2,15 @@
  * @module api-keys/routes
  *   POST   /auth/api-keys {name, scopes, expires_at?, password?, code? | recovery_code?}   201 with the key, shown once
  *   GET    /auth/api-keys                               the caller's live keys (never the secret)
- *   DELETE /auth/api-keys/{id}                          revoke (another user's id: 404)
+ *   POST   /auth/api-keys/{id}/rotate {grace_seconds?, password?, code?}   a new secret, shown once; the
+ *                                                       old one works for grace_seconds more (0 – 86400, default 0)
+ *   DELETE /auth/api-keys/{id}                          revoke (another user's id: 404); exchanged tokens die too
  * A user (bearer token or cookie + CSRF) manages keys; an API key cannot mint more keys.
- * Minting one needs a fresh authentication (within 5 minutes, or `password` in
+ * Minting or rotating one needs a fresh authentication (within 5 minutes, or `password` in
  * the body) and, with two-step login on, a current code; defaults to
  * API_KEY_DEFAULT_TTL_DAYS and mails the owner.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app/app-env";
 import { invalidToken } from "../app/errors/codes";
@@ -16,6 +18,7 @@ import { readJson } from "../app/json-body";
 import { authenticate, authTimeOf } from "../authn/authenticate-middleware";
 import { secondFactorFields, secondFactorProof } from "../authn/second-factor-body";
 import { accessNotBeforeSeconds } from "../identity/users";
+import { MAX_ROTATION_GRACE_SECONDS } from "./service";
 
 const createBody = z.object({
   name: z.string().trim().min(1).max(100),
@@ -33,21 +36,37 @@ const createBody = z.object({
   ...secondFactorFields,
 });
 
+const rotateBody = z.object({
+  grace_seconds: z.number().int().min(0).max(MAX_ROTATION_GRACE_SECONDS).default(0),
+  password: z.string().max(4096).optional(),
+  ...secondFactorFields,
+});
+
+/**
+ * The caller, once they have proved a fresh authentication (and a second
+ * factor when MFA is on): a stolen token alone mints no key and rotates none.
+ */
+async function freshOwner(c: Context<AppEnv>, body: { password?: string; code?: string; recovery_code?: string }) {
+  const { identity, ctx, services } = c.var;
+  await services.stepUp.require(identity.userId, authTimeOf(identity), body.password, ctx);
+  const owner = await services.users.requireActive(identity.userId);
+  await services.mfa.factors.stepUp(owner, secondFactorProof(body), ctx);
+  // D1, not KV: a token older than a logout-all or reset mints nothing, even
+  // where the revocation list has not arrived yet (it can lag a minute).
+  if (identity.kind === "bearer" && identity.claims.iat < accessNotBeforeSeconds(owner)) {
+    throw invalidToken("the credential has been revoked");
+  }
+  return owner;
+}
+
 export const apiKeyRoutes = new Hono<AppEnv>()
   .use("*", authenticate())
   .post("/", async (c) => {
     const body = await readJson(c, createBody);
     const { userId } = c.var.identity;
     const { ctx, services } = c.var;
-    await services.stepUp.require(userId, authTimeOf(c.var.identity), body.password, ctx);
-    const [owner, grants] = await Promise.all([services.users.requireActive(userId), services.roles.grantsFor(userId)]);
-    await services.mfa.factors.stepUp(owner, secondFactorProof(body), ctx);
-    // D1, not KV: a token older than a logout-all or reset mints nothing, even
-    // where the revocation list has not arrived yet (it can lag a minute).
-    const { identity } = c.var;
-    if (identity.kind === "bearer" && identity.claims.iat < accessNotBeforeSeconds(owner)) {
-      throw invalidToken("the credential has been revoked");
-    }
+    const owner = await freshOwner(c, body);
+    const grants = await services.roles.grantsFor(userId);
     const expiresAt = body.expires_at === undefined ? null : Date.parse(body.expires_at);
     const request = { name: body.name, scopes: body.scopes, expiresAt, signing: body.signing };
     const created = await services.apiKeys.create(owner, grants, request, ctx);
@@ -56,6 +75,15 @@ export const apiKeyRoutes = new Hono<AppEnv>()
     return c.json({ key: created.key, ...signing, ...created.view }, 201);
   })
   .get("/", async (c) => c.json({ api_keys: await c.var.services.apiKeys.list(c.var.identity.userId) }))
+  .post("/:id/rotate", async (c) => {
+    const body = await readJson(c, rotateBody, { allowEmpty: true });
+    const { ctx, services } = c.var;
+    const owner = await freshOwner(c, body);
+    const id = c.req.param("id");
+    const key = await services.apiKeys.rotate(id, owner.id, body.grace_seconds, ctx);
+    ctx.audit.record("api_key_rotated", owner.id, { key_id: id, grace_seconds: body.grace_seconds }, ctx.now);
+    return c.json({ key, id });
+  })
   .delete("/:id", async (c) => {
     const { userId } = c.var.identity;
     const { ctx } = c.var;

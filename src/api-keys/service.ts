@@ -6,6 +6,8 @@
  * permissions; using it, a request may do what both the scopes and the user's
  * current permissions allow — so a role removed from the user is removed from
  * every key of theirs at once. A key whose owner is disabled or gone is refused.
+ * A rotation gives a key a new secret; the old one may stay valid for a grace
+ * period of at most 24 hours, so a deployment can switch without downtime.
  */
 import { AuthError, insufficientScope, invalidRequest } from "../app/errors/codes";
 import type { RequestContext } from "../app/request-context";
@@ -17,8 +19,10 @@ import { randomBytes, randomToken } from "../lib/crypto/random";
 import { timingSafeEqualStrings } from "../lib/crypto/timing-safe";
 import type { Mailer } from "../mail/mailer";
 import { apiKeyCreatedMail } from "../mail/templates";
+import type { RevocationWriter } from "../sessions/revocation-store";
 import { grantWithin } from "../verify/policy";
 import type { ApiKeyRow, ApiKeyStore } from "./api-key-store";
+import { keyPrincipalId } from "./key-claims";
 import type { NonceClaimsStore } from "./nonce-claims-store";
 import { checkSignature, type SignedRequestParts, signingSecretFor } from "./request-signing";
 
@@ -26,6 +30,8 @@ const PREFIX = "elk_";
 const KEY_SHAPE = /^elk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 const KEY_ID_SHAPE = /^[0-9a-f]{16}$/;
 const LAST_USED_INTERVAL_MS = 60_000;
+export const MAX_ROTATION_GRACE_SECONDS = 86_400;
+const NO_HASH = "0".repeat(64);
 
 export interface ApiKeyView {
   id: string;
@@ -34,7 +40,11 @@ export interface ApiKeyView {
   scopes: string[];
   created_at: string;
   last_used_at: string | null;
+  /** The `where` label of the Worker that last accepted it (null: edgelock itself, or never). */
+  last_used_where: string | null;
   expires_at: string | null;
+  /** After a rotation with grace: until when the previous secret is still accepted. */
+  previous_secret_expires_at: string | null;
   signing: boolean;
 }
 
@@ -43,7 +53,14 @@ export interface KeyIdentity {
   userId: string;
   keyId: string;
   scopes: string[];
+  /** Epoch ms; null for a key made before keys had to expire. */
+  expiresAt: number | null;
 }
+
+/** Why a key is refused; only a key whose secret matched is told apart from an unknown one. */
+export type KeyRefusal = "unknown" | "revoked" | "expired" | "owner_disabled";
+
+export type KeyCheck = { ok: true; key: KeyIdentity } | { ok: false; code: KeyRefusal };
 
 export interface NewApiKey {
   name: string;
@@ -65,7 +82,9 @@ export function apiKeyView(row: ApiKeyRow): ApiKeyView {
     scopes: JSON.parse(row.scopes) as string[],
     created_at: new Date(row.created_at).toISOString(),
     last_used_at: iso(row.last_used_at),
+    last_used_where: row.last_used_where,
     expires_at: iso(row.expires_at),
+    previous_secret_expires_at: iso(row.previous_secret_expires_at),
     signing: row.signing === 1,
   };
 }
@@ -80,6 +99,10 @@ export interface ApiKeyServiceOptions {
   signingMaster: string | null;
   /** A key without `expires_at` lives `defaultTtlMs`; none lives longer than `maxTtlMs`. */
   lifetime: { defaultTtlMs: number; maxTtlMs: number };
+  /** Where a revoked key's exchanged access tokens are deny-listed (their `sid` is the key's prefix). */
+  revocation: RevocationWriter;
+  /** How long that deny-listing must last: until every access token issued now has expired. */
+  accessTokenHorizonMs: number;
 }
 
 export class ApiKeyService {
@@ -91,14 +114,28 @@ export class ApiKeyService {
 
   /** Who the presented `elk_…` string acts for, or null for an unknown, expired or revoked key. */
   async authenticate(presented: string, ctx: RequestContext): Promise<KeyIdentity | null> {
+    const check = await this.check(presented, ctx, null);
+    return check.ok ? check.key : null;
+  }
+
+  /**
+   * The presented key's identity, or why it is refused. `where` labels the
+   * Worker that accepts it (shown in the owner's key list); null for edgelock.
+   */
+  async check(presented: string, ctx: RequestContext, where: string | null): Promise<KeyCheck> {
     const match = KEY_SHAPE.exec(presented);
-    if (!match?.[1] || !match[2]) return null;
+    if (!match?.[1] || !match[2]) return { ok: false, code: "unknown" };
     const row = await this.#o.store.find(match[1]);
-    // Hash compared in constant time even when the id is unknown, so timing says nothing about ids.
+    // Both hashes compared in constant time even when the id is unknown, so timing says nothing about ids.
     const presentedHash = await sha256Hex(match[2]);
-    const matches = timingSafeEqualStrings(presentedHash, row?.secret_hash ?? "0".repeat(64));
-    if (!row || !matches || !isLive(row, ctx.now)) return null;
-    return this.#identity(row, ctx);
+    const current = timingSafeEqualStrings(presentedHash, row?.secret_hash ?? NO_HASH);
+    const previous = timingSafeEqualStrings(presentedHash, row?.previous_secret_hash ?? NO_HASH);
+    const previousLive = row?.previous_secret_expires_at != null && row.previous_secret_expires_at > ctx.now;
+    if (!row || !(current || (previous && previousLive))) return { ok: false, code: "unknown" };
+    if (row.revoked_at !== null) return { ok: false, code: "revoked" };
+    if (!isLive(row, ctx.now)) return { ok: false, code: "expired" };
+    const key = await this.#identity(row, ctx, where);
+    return key ? { ok: true, key } : { ok: false, code: "owner_disabled" };
   }
 
   /**
@@ -119,7 +156,7 @@ export class ApiKeyService {
     const check = await checkSignature(await signingSecretFor(this.#o.signingMaster, keyId), parts, signature, now);
     if (!check.ok) return { reason: check.reason };
     if (!(await this.#o.nonces.claim(keyId, parts.nonce, check.expiresAt, now))) return { reason: "replayed nonce" };
-    const key = await this.#identity(row, ctx);
+    const key = await this.#identity(row, ctx, null);
     return key ? { key } : { reason: "owner disabled" };
   }
 
@@ -150,8 +187,11 @@ export class ApiKeyService {
       signing: request.signing ? 1 : 0,
       created_at: now,
       last_used_at: null,
+      last_used_where: null,
       expires_at: this.#expiry(request.expiresAt, now),
       revoked_at: null,
+      previous_secret_hash: null,
+      previous_secret_expires_at: null,
     };
     await this.#o.store.insert(row);
     const signingSecret =
@@ -179,9 +219,31 @@ export class ApiKeyService {
     return this.#o.store.listForUser(userId).then((rows) => rows.map(apiKeyView));
   }
 
+  /**
+   * A new secret for one of the owner's live keys (same id, scopes and
+   * expiry); the old secret stays accepted for `graceSeconds` (0 – 24 h).
+   * The route has checked that the owner's authentication is fresh.
+   */
+  async rotate(id: string, ownerId: string, graceSeconds: number, ctx: RequestContext): Promise<string> {
+    if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_ROTATION_GRACE_SECONDS) {
+      throw invalidRequest(`grace_seconds: a whole number from 0 to ${MAX_ROTATION_GRACE_SECONDS}`);
+    }
+    const secret = randomToken(32);
+    const graceEndsAt = ctx.now + graceSeconds * 1000;
+    if (
+      !KEY_ID_SHAPE.test(id) ||
+      !(await this.#o.store.rotate(id, ownerId, await sha256Hex(secret), graceEndsAt, ctx.now))
+    ) {
+      throw new AuthError("not_found", "no such API key");
+    }
+    return `${PREFIX}${id}_${secret}`;
+  }
+
   /** Revokes one of the user's keys; 404 for someone else's or an unknown one. */
   async revoke(id: string, userId: string, now: number): Promise<void> {
     if (!(await this.#o.store.revoke(id, userId, now))) throw new AuthError("not_found", "no such API key");
+    // Access tokens exchanged for the key die with it, wherever revocation is checked.
+    await this.#o.revocation.revokeSession(keyPrincipalId(id), now + this.#o.accessTokenHorizonMs, now);
   }
 
   /** Every key of the user dies (disabling the account, a password reset, logout-all with keys); returns how many. */
@@ -190,13 +252,15 @@ export class ApiKeyService {
   }
 
   /** The key's identity if its owner is still enabled; its last use is recorded after the response. */
-  async #identity(row: ApiKeyRow, ctx: RequestContext): Promise<KeyIdentity | null> {
+  async #identity(row: ApiKeyRow, ctx: RequestContext, where: string | null): Promise<KeyIdentity | null> {
     const owner = await this.#o.users.findById(row.user_id);
     if (!owner || owner.disabled_at !== null) return null;
-    if (row.last_used_at === null || ctx.now - row.last_used_at >= LAST_USED_INTERVAL_MS) {
-      ctx.defer(this.#o.store.markUsed(row.id, ctx.now), "api_key_mark_used", { key_id: row.id });
+    // At most one write a minute per key, unless the accepting Worker changed.
+    const stale = row.last_used_at === null || ctx.now - row.last_used_at >= LAST_USED_INTERVAL_MS;
+    if (stale || row.last_used_where !== where) {
+      ctx.defer(this.#o.store.markUsed(row.id, ctx.now, where), "api_key_mark_used", { key_id: row.id });
     }
-    return { userId: owner.id, keyId: row.id, scopes: JSON.parse(row.scopes) as string[] };
+    return { userId: owner.id, keyId: row.id, scopes: JSON.parse(row.scopes) as string[], expiresAt: row.expires_at };
   }
 }
 

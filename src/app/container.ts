@@ -8,6 +8,7 @@
  */
 
 import { AdminService } from "../admin/service";
+import { KeyClaims } from "../api-keys/key-claims";
 import { ApiKeyService } from "../api-keys/service";
 import { AuditLog } from "../audit/audit-log";
 import { AuditTrail } from "../audit/audit-trail";
@@ -260,6 +261,20 @@ export class Container {
           publicUrl: this.config.publicUrl,
           signingMaster: this.config.requestSigningSecret,
           lifetime: this.config.apiKeys,
+          revocation: this.#internals.revocation,
+          accessTokenHorizonMs: this.#internals.issuer.accessTokenHorizonMs,
+        }),
+    );
+  }
+
+  get keyClaims() {
+    return this.#memo.get(
+      "keyClaims",
+      () =>
+        new KeyClaims({
+          roles: this.roles,
+          issuer: this.config.issuer,
+          audience: this.#internals.issuer.defaults.audience,
         }),
     );
   }

@@ -15,6 +15,7 @@ import { OAuthClients } from "../oauth/clients/clients";
 import { ConsentStore } from "../oauth/consent-store";
 import { Consents } from "../oauth/consents";
 import { discoveryDocument } from "../oauth/discovery";
+import { apiKeyExchangeGrant } from "../oauth/grants/api-key-exchange";
 import { authorizationCodeGrant } from "../oauth/grants/authorization-code";
 import { clientCredentialsGrant } from "../oauth/grants/client-credentials";
 import { refreshTokenGrant } from "../oauth/grants/refresh-token";
@@ -122,6 +123,12 @@ export class OAuthServices {
         codeGrant,
         refreshTokenGrant(sessions, this.idTokens),
         clientCredentialsGrant(this.#internals.issuer),
+        apiKeyExchangeGrant({
+          apiKeys: this.#account.apiKeys,
+          keyClaims: this.#account.keyClaims,
+          users: this.#account.users,
+          issuer: this.#internals.issuer,
+        }),
       ];
       return new TokenEndpoint({ grants, authentication: this.clientAuthentication });
     });

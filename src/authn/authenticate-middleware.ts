@@ -19,6 +19,7 @@
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
+import { bodySha256 } from "../api-keys/request-signing";
 import { looksLikeApiKey } from "../api-keys/service";
 import type { AppEnv } from "../app/app-env";
 import { AuthError, invalidToken } from "../app/errors/codes";
@@ -109,7 +110,7 @@ async function signedIdentity(c: Context<AppEnv>, signature: string): Promise<Id
     url: c.req.url,
     timestamp: c.req.header("X-Edgelock-Timestamp") ?? "",
     nonce: c.req.header("X-Edgelock-Nonce") ?? "",
-    body: new Uint8Array(await c.req.arrayBuffer()),
+    bodySha256: await bodySha256(new Uint8Array(await c.req.arrayBuffer())),
   };
   const keyId = c.req.header("X-Edgelock-Key-Id") ?? "";
   const result = await c.var.services.apiKeys.authenticateSigned(keyId, parts, signature, c.var.ctx);

@@ -10,15 +10,15 @@ import type { OAuthParams } from "../app/form-body";
 import type { RequestContext } from "../app/request-context";
 import type { ClientAuthentication } from "./client-authentication";
 import { clientCredentials } from "./client-credentials";
-import type { Grant, OAuthTokenResponse } from "./grants/grant";
+import type { ClientlessGrant, Grant, OAuthTokenResponse } from "./grants/grant";
 
 export interface TokenEndpointOptions {
-  grants: Grant[];
+  grants: (Grant | ClientlessGrant)[];
   authentication: ClientAuthentication;
 }
 
 export class TokenEndpoint {
-  readonly #grants: Map<string, Grant>;
+  readonly #grants: Map<string, Grant | ClientlessGrant>;
   readonly #authentication: ClientAuthentication;
 
   constructor(options: TokenEndpointOptions) {
@@ -38,6 +38,8 @@ export class TokenEndpoint {
     const grantType = params.require("grant_type");
     const grant = this.#grants.get(grantType);
     if (!grant) throw new AuthError("unsupported_grant_type", `grant_type ${grantType} is not supported`);
+    const namesClient = authorization !== undefined || params.get("client_id") !== undefined;
+    if (grant.clientless && !namesClient) return grant.handle(params, null, ctx);
     const client = await this.#authentication.authenticate(clientCredentials(authorization, params), ctx);
     if (!(client.grantTypes as string[]).includes(grantType)) {
       throw new AuthError("unauthorized_client", `the client is not registered for ${grantType}`);

@@ -7,12 +7,16 @@
  *   requireAuthentication({ amr: ["mfa"], maxAge: 300 })
  *                                  401 insufficient_user_authentication (RFC 9470) unless the user
  *                                  proved every listed method, within maxAge seconds
- * On success `c.var.auth` holds the verified claims.
+ * On success `c.var.auth` holds the verified claims. With `apiKeys`,
+ * requireAuth also accepts edgelock API keys (`X-API-Key: elk_…` or
+ * `Bearer elk_…`) and requests signed with one, checked over the service
+ * binding; their claims have the same shape (`principal: "api_key"`).
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { readBearer } from "./bearer";
 import { VerifyError, type VerifyErrorCode } from "./errors";
 import { can, type Subject } from "./policy";
+import type { EdgelockAuthService, RpcApiKeyResult } from "./rpc";
 import type { AccessTokenClaims, Verifier } from "./verifier";
 
 export interface AuthVariables {
@@ -23,6 +27,21 @@ export interface RequireAuthOptions extends RequireAuthenticationOptions {
   verifier: Verifier;
   /** `realm` in the challenge; default "api". */
   realm?: string;
+  /** Also accept API keys and signed requests, checked by edgelock over this service binding. */
+  apiKeys?: ApiKeyAcceptance;
+}
+
+export interface ApiKeyAcceptance {
+  /** A service binding to edgelock's `AuthService` entrypoint. */
+  service: EdgelockAuthService;
+  /** This API's name in the key owner's list ("last used by"); 1–64 of A-Z a-z 0-9 . _ : / -. */
+  where?: string;
+  /**
+   * Seconds an accepted key's answer is reused in this isolate (0 – 60;
+   * default 0: every request asks). A revoked key then keeps working here for
+   * at most this long. Refusals are never cached.
+   */
+  cacheSeconds?: number;
 }
 
 function deny(c: Context, status: 401 | 403, error: string, description: string, challenge: string): Response {
@@ -44,7 +63,19 @@ const DESCRIPTIONS: Record<Exclude<VerifyErrorCode, "jwks_unavailable">, string>
 
 export function requireAuth<E extends WithAuth = WithAuth>(options: RequireAuthOptions): MiddlewareHandler<E> {
   const realm = options.realm ?? "api";
+  const keys = options.apiKeys ? new ApiKeyChecker(options.apiKeys) : null;
   return async (c, next) => {
+    if (keys?.wants(c)) {
+      const result = await keys.check(c);
+      if (!result.ok) {
+        const challenge = `Bearer realm="${realm}", error="invalid_token", error_description="${result.error_description}"`;
+        return deny(c, 401, "invalid_token", result.error_description, challenge);
+      }
+      c.set("auth", result.claims);
+      const weak = denyWeakLogin(c, result.claims, options);
+      if (weak) return weak;
+      return next();
+    }
     const bearer = readBearer(c.req.header("Authorization"));
     // Tokens in the query string are never accepted (they leak into logs and Referer headers).
     if (bearer.kind !== "token") {
@@ -166,4 +197,57 @@ function denyWeakLogin(c: Context, claims: AccessTokenClaims, options: RequireAu
   const maxAge = options.maxAge !== undefined ? `, max_age=${options.maxAge}` : "";
   const challenge = `Bearer error="insufficient_user_authentication", error_description="${description}"${maxAge}`;
   return deny(c, 401, "insufficient_user_authentication", description, challenge);
+}
+
+const MAX_CACHE_SECONDS = 60;
+const MAX_CACHED_KEYS = 1000;
+
+/** API keys and signed requests, checked over RPC, with an optional short cache of accepted keys. */
+class ApiKeyChecker {
+  readonly #o: ApiKeyAcceptance;
+  readonly #cacheMs: number;
+  readonly #accepted = new Map<string, { result: RpcApiKeyResult; until: number }>();
+
+  constructor(options: ApiKeyAcceptance) {
+    this.#o = options;
+    this.#cacheMs = Math.max(0, Math.min(options.cacheSeconds ?? 0, MAX_CACHE_SECONDS)) * 1000;
+  }
+
+  wants(c: Context): boolean {
+    if (c.req.header("X-Edgelock-Signature") !== undefined || c.req.header("X-API-Key") !== undefined) return true;
+    return /^Bearer elk_/i.test(c.req.header("Authorization") ?? "");
+  }
+
+  async check(c: Context): Promise<RpcApiKeyResult> {
+    const where = this.#o.where === undefined ? {} : { where: this.#o.where };
+    if (c.req.header("X-Edgelock-Signature") !== undefined) {
+      const body = new Uint8Array(await c.req.arrayBuffer());
+      return this.#o.service.verifySignedRequest({
+        method: c.req.method,
+        url: c.req.url,
+        headers: Object.fromEntries(c.req.raw.headers),
+        bodySha256: await sha256Hex(body),
+        ...where,
+      });
+    }
+    const key = c.req.header("X-API-Key") ?? (c.req.header("Authorization") ?? "").replace(/^Bearer /i, "");
+    if (this.#cacheMs === 0) return this.#o.service.verifyApiKey(key, where);
+    // Keyed by the key's hash: the cache never holds a usable secret.
+    const id = await sha256Hex(new TextEncoder().encode(key) as Uint8Array<ArrayBuffer>);
+    const now = Date.now();
+    const hit = this.#accepted.get(id);
+    if (hit && hit.until > now) return hit.result;
+    const result = await this.#o.service.verifyApiKey(key, where);
+    this.#accepted.delete(id);
+    if (result.ok) {
+      if (this.#accepted.size >= MAX_CACHED_KEYS) this.#accepted.delete(this.#accepted.keys().next().value as string);
+      this.#accepted.set(id, { result, until: Math.min(now + this.#cacheMs, result.claims.exp * 1000) });
+    }
+    return result;
+  }
+}
+
+async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

@@ -5,6 +5,7 @@
  */
 export { VerifyError, type VerifyErrorCode } from "./errors";
 export {
+  type ApiKeyAcceptance,
   type AuthVariables,
   hasPermission,
   hasScope,
@@ -17,9 +18,18 @@ export {
 } from "./hono";
 export { UNKNOWN_KID_COOLDOWN_MS } from "./jwks-cache";
 export { type AclEntry, can, permissionCovers, type Resource, type Subject } from "./policy";
+export type {
+  ApiKeyCheckOptions,
+  ApiKeyRefusalCode,
+  EdgelockAuthService,
+  RpcApiKeyResult,
+  RpcVerifyResult,
+  SignedRequestInput,
+} from "./rpc";
 export {
   ACCESS_TOKEN_TYP,
   type AccessTokenClaims,
+  type ApiKeyClaims,
   createVerifier,
   MAX_CLOCK_TOLERANCE_SECONDS,
   type Verifier,

@@ -50,6 +50,20 @@ export interface AccessTokenClaims extends JWTPayload {
   auth_time?: number;
 }
 
+/**
+ * What `AuthService.verifyApiKey` / `verifySignedRequest` answer for an API
+ * key: the same shape, so the same middleware and `can()` apply. `exp` is how
+ * long the answer may be relied on (at most 60 s); `permissions` are the key's
+ * scopes its owner still holds; `client_id` and `jti` are the key's public prefix.
+ */
+export interface ApiKeyClaims extends AccessTokenClaims {
+  principal: "api_key";
+  key_id: string;
+  scope: string;
+  roles: [];
+  permissions: string[];
+}
+
 export interface VerifierOptions {
   issuer: string;
   audience: string;

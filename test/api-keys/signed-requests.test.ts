@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canonicalString, checkSignature, sign } from "../../src/api-keys/request-signing";
+import { bodySha256, canonicalString, checkSignature, sign } from "../../src/api-keys/request-signing";
 import { utf8Bytes } from "../../src/lib/crypto/encoding";
 import { BASE, bearer, expectError, newAdmin, postJson, send } from "../helpers";
 
@@ -28,7 +28,13 @@ async function signedRequest(
   const method = options.method ?? "GET";
   const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
   const n = options.nonce ?? nonce();
-  const signature = await sign(key.secret, { method, url, timestamp, nonce: n, body: new Uint8Array() });
+  const signature = await sign(key.secret, {
+    method,
+    url,
+    timestamp,
+    nonce: n,
+    bodySha256: await bodySha256(new Uint8Array()),
+  });
   return new Request(options.sendUrl ?? url, {
     method,
     headers: {
@@ -145,7 +151,7 @@ describe("the canonical string", () => {
       url: "https://auth.test/v1/items?b=2&a=3&a=1",
       timestamp: "1700000000",
       nonce: "n0nce-n0nce-n0nce",
-      body: utf8Bytes("{}"),
+      bodySha256: await bodySha256(utf8Bytes("{}")),
     });
     expect(canonical).toBe(
       [
@@ -166,12 +172,19 @@ describe("the canonical string", () => {
       url: "https://auth.test/x",
       timestamp: String(Math.floor(Date.now() / 1000)),
       nonce: "n0nce-n0nce-n0nce",
-      body: utf8Bytes('{"amount":1}'),
+      bodySha256: await bodySha256(utf8Bytes('{"amount":1}')),
     };
     const signature = await sign("secret", parts);
     expect((await checkSignature("secret", parts, signature, Date.now())).ok).toBe(true);
     expect(
-      (await checkSignature("secret", { ...parts, body: utf8Bytes('{"amount":9}') }, signature, Date.now())).ok,
+      (
+        await checkSignature(
+          "secret",
+          { ...parts, bodySha256: await bodySha256(utf8Bytes('{"amount":9}')) },
+          signature,
+          Date.now(),
+        )
+      ).ok,
     ).toBe(false);
   });
 });

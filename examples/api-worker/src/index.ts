@@ -7,12 +7,16 @@
  *                delegated to a client, or a client's own from client_credentials)
  *   GET /signature-only/*  the same without revocation checks
  *   GET /rpc/*   the auth Worker's AuthService over a service binding (no network hop)
+ *   /any/*       any of the three credentials a program may hold: an access token (JWKS),
+ *                an API key (`X-API-Key` or `Bearer elk_…`), or a request signed with
+ *                one; keys and signatures are checked by AuthService over RPC
  * and GET /public, which needs nothing.
  */
 import { Hono } from "hono";
 import {
   type AuthVariables,
   createVerifier,
+  type EdgelockAuthService,
   requireAuth,
   requirePermission,
   requireScope,
@@ -26,11 +30,7 @@ interface ApiEnv {
   /** Service binding to the auth Worker's default entrypoint: the JWKS is fetched through it. */
   AUTH: Fetcher;
   /** Service binding to the auth Worker's AuthService entrypoint. */
-  AUTH_RPC: Service & {
-    verify(
-      token: string,
-    ): Promise<{ ok: true; claims: Record<string, unknown> } | { ok: false; error: string; error_description: string }>;
-  };
+  AUTH_RPC: Service & EdgelockAuthService;
   /** The auth server's REVOCATIONS namespace, for revocation checks at the edge. */
   REVOCATIONS?: KVNamespace;
 }
@@ -80,6 +80,26 @@ app.get("/jwks/posts", requireScope("posts:read"), (c) =>
 
 app.use("/signature-only/*", (c, next) => requireAuth<ApiApp>({ verifier: verifierFor(c.env, false) })(c, next));
 app.get("/signature-only/me", (c) => c.json({ sub: c.var.auth.sub, via: "jwks, no revocation" }));
+
+// One route, three credentials: `c.var.auth` has the same shape for each, so the
+// permission check is the same (a key's permissions: its scopes its owner still holds).
+app.use("/any/*", (c, next) =>
+  requireAuth<ApiApp>({
+    verifier: verifierFor(c.env, true),
+    apiKeys: { service: c.env.AUTH_RPC, where: "example-api" },
+  })(c, next),
+);
+app.get("/any/posts", requirePermission("posts:read"), (c) =>
+  c.json({ posts: [{ id: "1", title: "Hello from the edge" }], sub: c.var.auth.sub, via: via(c.var.auth) }),
+);
+// The body is still readable after a signed request's body was hashed for its check.
+app.post("/any/echo", requirePermission("posts:read"), async (c) =>
+  c.json({ received: await c.req.text(), sub: c.var.auth.sub, via: via(c.var.auth) }),
+);
+
+function via(claims: AuthVariables["auth"]): string {
+  return claims.principal === "api_key" ? `api_key ${claims.key_id}` : "access_token";
+}
 
 app.get("/rpc/me", async (c) => {
   const token = /^Bearer (.+)$/i.exec(c.req.header("Authorization") ?? "")?.[1];

@@ -17,9 +17,24 @@ export interface OAuthTokenResponse {
   scope?: string;
   refresh_token?: string;
   id_token?: string;
+  /** RFC 8693 §2.2.1: what a token exchange issued. */
+  issued_token_type?: string;
 }
 
 export interface Grant {
   grantType: string;
+  clientless?: false;
   handle(params: OAuthParams, client: ClientRecord, ctx: RequestContext): Promise<OAuthTokenResponse>;
+}
+
+/**
+ * A grant whose request carries its own credential (RFC 8693's subject
+ * token), so client authentication is optional: `client` is null when the
+ * request names no client; a client that is named must authenticate and have
+ * registered the grant.
+ */
+export interface ClientlessGrant {
+  grantType: string;
+  clientless: true;
+  handle(params: OAuthParams, client: ClientRecord | null, ctx: RequestContext): Promise<OAuthTokenResponse>;
 }
