@@ -417,7 +417,7 @@ async function main() {
       );
       summary.edge = await phase("edge", async () => {
         console.log(
-          `[bench] edge: /public, /signature-only/me, /jwks/me, /rpc/me, ${options.edgeN} each, interleaved …`,
+          `[bench] edge: /public, /signature-only/me, /jwks/me, /rpc/me, /any/me (token, API key), ${options.edgeN} each, interleaved …`,
         );
         return benchEdge(current.base, edgeTokens, { n: options.edgeN });
       });

@@ -672,14 +672,55 @@ export const EDGE_ROUTES = [
   { path: "/signature-only/me", label: "GET /signature-only/me (requireAuth: JWKS only)", via: "jwks, no revocation" },
   { path: "/jwks/me", label: "GET /jwks/me (requireAuth: JWKS + KV revocation)", via: "jwks", revocation: true },
   { path: "/rpc/me", label: "GET /rpc/me (AuthService over the service binding)", via: "rpc", revocation: true },
+  {
+    path: "/any/me",
+    label: "GET /any/me (requireAuth + apiKeys: an access token)",
+    via: "access_token",
+    revocation: true,
+  },
+  // The query only tells the two /any/me rows apart; the example ignores it.
+  {
+    path: "/any/me?credential=api_key",
+    label: "GET /any/me (requireAuth + apiKeys: an API key over RPC)",
+    credential: "key",
+    revocation: true,
+  },
 ];
 
-/** Tokens for phase "edge", issued by the auth server: one valid, one logged out (revoked). */
+/**
+ * Credentials for phase "edge", issued by the auth server: an access token and an
+ * API key that are valid, and one of each that is revoked (logged out, deleted).
+ * The user is made an admin first, since a key's scopes must be permissions its owner holds.
+ */
 export async function issueEdgeTokens(base, email) {
+  await makeAdmin(email);
   const valid = (await login(base, email)).session;
   const revoked = (await login(base, email)).session;
   await call(base, "POST", "/auth/logout", { token: revoked.access_token, expect: 204 });
-  return { userId: valid.user.id, valid: valid.access_token, revoked: revoked.access_token };
+  const mint = async () =>
+    (
+      await call(base, "POST", "/auth/api-keys", {
+        token: valid.access_token,
+        body: { name: "bench edge", scopes: ["users:read"] },
+        expect: 201,
+      })
+    ).json;
+  const key = await mint();
+  const revokedKey = await mint();
+  await call(base, "DELETE", `/auth/api-keys/${revokedKey.id}`, { token: valid.access_token, expect: 204 });
+  return {
+    userId: valid.user.id,
+    valid: valid.access_token,
+    revoked: revoked.access_token,
+    key: { valid: key.key, revoked: revokedKey.key, via: `api_key ${key.id}` },
+  };
+}
+
+/** The credential a route is called with: its valid or revoked access token, or API key. */
+function credentialFor(route, tokens, kind) {
+  if (route.auth === false) return undefined;
+  if (route.credential === "key") return tokens.key[kind];
+  return tokens[kind];
 }
 
 /**
@@ -694,12 +735,14 @@ export async function benchEdge(base, tokens, { n, warmup = 10 }) {
   const pub = await get("/public");
   if (pub.json?.hello !== "world") fail(`GET /public: expected {"hello":"world"}, got ${JSON.stringify(pub.json)}`);
   for (const route of EDGE_ROUTES.filter((r) => r.auth !== false)) {
-    const ok = await get(route.path, tokens.valid);
-    if (ok.json?.sub !== tokens.userId || ok.json?.via !== route.via) {
-      fail(`GET ${route.path}: expected {sub: ${tokens.userId}, via: ${route.via}}, got ${JSON.stringify(ok.json)}`);
+    const ok = await get(route.path, credentialFor(route, tokens, "valid"));
+    const via = route.credential === "key" ? tokens.key.via : route.via;
+    if (ok.json?.sub !== tokens.userId || ok.json?.via !== via) {
+      fail(`GET ${route.path}: expected {sub: ${tokens.userId}, via: ${via}}, got ${JSON.stringify(ok.json)}`);
     }
     await get(route.path, undefined, 401);
-    const revoked = await get(route.path, tokens.revoked, route.revocation ? 401 : 200).catch((error) => {
+    const revokedCredential = credentialFor(route, tokens, "revoked");
+    const revoked = await get(route.path, revokedCredential, route.revocation ? 401 : 200).catch((error) => {
       if (!route.revocation) throw error;
       fail(
         `${error.message}\n(a logged-out token was not refused: the example API Worker does not see the auth server's revocation keys)`,
@@ -711,7 +754,7 @@ export async function benchEdge(base, tokens, { n, warmup = 10 }) {
     }
   }
 
-  const once = async (route) => (await get(route.path, route.auth === false ? undefined : tokens.valid)).ms;
+  const once = async (route) => (await get(route.path, credentialFor(route, tokens, "valid"))).ms;
   for (let i = 0; i < warmup; i++) for (const route of EDGE_ROUTES) await once(route);
   const samples = Object.fromEntries(EDGE_ROUTES.map((route) => [route.path, []]));
   const busyMs = Object.fromEntries(EDGE_ROUTES.map((route) => [route.path, 0]));

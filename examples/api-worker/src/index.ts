@@ -89,6 +89,7 @@ app.use("/any/*", (c, next) =>
     apiKeys: { service: c.env.AUTH_RPC, where: "example-api" },
   })(c, next),
 );
+app.get("/any/me", (c) => c.json({ sub: c.var.auth.sub, via: via(c.var.auth) }));
 app.get("/any/posts", requirePermission("posts:read"), (c) =>
   c.json({ posts: [{ id: "1", title: "Hello from the edge" }], sub: c.var.auth.sub, via: via(c.var.auth) }),
 );
