@@ -2,6 +2,7 @@
  * @module api-keys/api-key-store
  * D1 access to `api_keys`.
  */
+import { collect, RoleStore } from "../authz/role-store";
 
 export interface ApiKeyRow {
   id: string;
@@ -19,6 +20,13 @@ export interface ApiKeyRow {
   /** After a rotation: the replaced secret's hash, accepted until previous_secret_expires_at. */
   previous_secret_hash: string | null;
   previous_secret_expires_at: number | null;
+}
+
+/** A key with what checking it needs of its owner: whether they exist and are enabled, and their permissions now. */
+export interface KeyWithOwner {
+  row: ApiKeyRow;
+  owner: { disabled_at: number | null } | null;
+  ownerPermissions: string[];
 }
 
 export class ApiKeyStore {
@@ -45,6 +53,26 @@ export class ApiKeyStore {
 
   find(id: string): Promise<ApiKeyRow | null> {
     return this.#db.prepare("SELECT * FROM api_keys WHERE id = ?").bind(id).first<ApiKeyRow>();
+  }
+
+  /** The key, its owner's state and the owner's permissions: one D1 batch, one round trip, one snapshot. */
+  async findWithOwner(id: string): Promise<KeyWithOwner | null> {
+    const [key, grants] = await this.#db.batch([
+      this.#db
+        .prepare(
+          `SELECT k.*, u.id AS owner_id, u.disabled_at AS owner_disabled_at
+           FROM api_keys k LEFT JOIN users u ON u.id = k.user_id WHERE k.id = ?`,
+        )
+        .bind(id),
+      RoleStore.grantsStatementWhere(this.#db, "(SELECT user_id FROM api_keys WHERE id = ?)", id),
+    ]);
+    const found = key?.results[0] as
+      | (ApiKeyRow & { owner_id: string | null; owner_disabled_at: number | null })
+      | undefined;
+    if (!found) return null;
+    const { owner_id, owner_disabled_at, ...row } = found;
+    const permissions = collect((grants?.results ?? []) as { role: string; permission: string | null }[]).permissions;
+    return { row, owner: owner_id === null ? null : { disabled_at: owner_disabled_at }, ownerPermissions: permissions };
   }
 
   async listForUser(userId: string): Promise<ApiKeyRow[]> {

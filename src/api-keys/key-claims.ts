@@ -4,10 +4,9 @@
  * access token's (`edgelock/verify`'s `AccessTokenClaims`), so `requireScope`,
  * `requirePermission` and `can()` judge a key as they judge a token. A key's
  * `permissions` are its scopes that its owner still holds right now (roles
- * read from D1), so removing a role shrinks every key at once; a key carries
+ * read from D1 with the key), so removing a role shrinks every key at once; a key carries
  * no `roles`, because an ACL naming a role must not widen a key past its scopes.
  */
-import type { RoleService } from "../authz/roles";
 import { grantWithin } from "../verify/policy";
 import type { ApiKeyClaims } from "../verify/verifier";
 import type { KeyIdentity } from "./service";
@@ -21,7 +20,6 @@ export function keyPrincipalId(keyId: string): string {
 }
 
 export interface KeyClaimsOptions {
-  roles: RoleService;
   issuer: string;
   audience: string;
 }
@@ -34,13 +32,12 @@ export class KeyClaims {
   }
 
   /** The key's scopes its owner holds now; the rest are dropped. */
-  async effectiveScopes(key: KeyIdentity): Promise<string[]> {
-    const grants = await this.#o.roles.grantsFor(key.userId);
-    return key.scopes.filter((scope) => grantWithin(scope, grants.permissions, key.userId));
+  effectiveScopes(key: KeyIdentity): string[] {
+    return key.scopes.filter((scope) => grantWithin(scope, key.ownerPermissions, key.userId));
   }
 
-  async of(key: KeyIdentity, now: number): Promise<ApiKeyClaims> {
-    const permissions = await this.effectiveScopes(key);
+  of(key: KeyIdentity, now: number): ApiKeyClaims {
+    const permissions = this.effectiveScopes(key);
     const iat = Math.floor(now / 1000);
     const keyEnds = key.expiresAt === null ? Number.POSITIVE_INFINITY : Math.floor(key.expiresAt / 1000);
     const principal = keyPrincipalId(key.keyId);

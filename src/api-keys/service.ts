@@ -12,7 +12,6 @@
 import { AuthError, insufficientScope, invalidRequest } from "../app/errors/codes";
 import type { RequestContext } from "../app/request-context";
 import type { Grants } from "../authz/role-store";
-import type { UserService } from "../identity/users";
 import { sha256Hex } from "../lib/crypto/digest";
 import { hex } from "../lib/crypto/encoding";
 import { randomBytes, randomToken } from "../lib/crypto/random";
@@ -21,7 +20,7 @@ import type { Mailer } from "../mail/mailer";
 import { apiKeyCreatedMail } from "../mail/templates";
 import type { RevocationWriter } from "../sessions/revocation-store";
 import { grantWithin } from "../verify/policy";
-import type { ApiKeyRow, ApiKeyStore } from "./api-key-store";
+import type { ApiKeyRow, ApiKeyStore, KeyWithOwner } from "./api-key-store";
 import { keyPrincipalId } from "./key-claims";
 import type { NonceClaimsStore } from "./nonce-claims-store";
 import { checkSignature, type SignedRequestParts, signingSecretFor } from "./request-signing";
@@ -55,6 +54,8 @@ export interface KeyIdentity {
   scopes: string[];
   /** Epoch ms; null for a key made before keys had to expire. */
   expiresAt: number | null;
+  /** The owner's permissions when the key was checked (the key may use only those of its scopes). */
+  ownerPermissions: string[];
 }
 
 /** Why a key is refused; only a key whose secret matched is told apart from an unknown one. */
@@ -91,7 +92,6 @@ export function apiKeyView(row: ApiKeyRow): ApiKeyView {
 
 export interface ApiKeyServiceOptions {
   store: ApiKeyStore;
-  users: UserService;
   nonces: NonceClaimsStore;
   mailer: Mailer;
   publicUrl: string;
@@ -125,16 +125,17 @@ export class ApiKeyService {
   async check(presented: string, ctx: RequestContext, where: string | null): Promise<KeyCheck> {
     const match = KEY_SHAPE.exec(presented);
     if (!match?.[1] || !match[2]) return { ok: false, code: "unknown" };
-    const row = await this.#o.store.find(match[1]);
+    const found = await this.#o.store.findWithOwner(match[1]);
+    const row = found?.row;
     // Both hashes compared in constant time even when the id is unknown, so timing says nothing about ids.
     const presentedHash = await sha256Hex(match[2]);
     const current = timingSafeEqualStrings(presentedHash, row?.secret_hash ?? NO_HASH);
     const previous = timingSafeEqualStrings(presentedHash, row?.previous_secret_hash ?? NO_HASH);
     const previousLive = row?.previous_secret_expires_at != null && row.previous_secret_expires_at > ctx.now;
-    if (!row || !(current || (previous && previousLive))) return { ok: false, code: "unknown" };
+    if (!found || !row || !(current || (previous && previousLive))) return { ok: false, code: "unknown" };
     if (row.revoked_at !== null) return { ok: false, code: "revoked" };
     if (!isLive(row, ctx.now)) return { ok: false, code: "expired" };
-    const key = await this.#identity(row, ctx, where);
+    const key = this.#identity(found, ctx, where);
     return key ? { ok: true, key } : { ok: false, code: "owner_disabled" };
   }
 
@@ -151,12 +152,13 @@ export class ApiKeyService {
   ): Promise<{ key: KeyIdentity } | { reason: string }> {
     const { now } = ctx;
     if (!this.#o.signingMaster) return { reason: "request signing is not configured" };
-    const row = KEY_ID_SHAPE.test(keyId) ? await this.#o.store.find(keyId) : null;
-    if (row?.signing !== 1 || !isLive(row, now)) return { reason: "unknown, revoked or expired signing key" };
+    const found = KEY_ID_SHAPE.test(keyId) ? await this.#o.store.findWithOwner(keyId) : null;
+    const row = found?.row;
+    if (!found || row?.signing !== 1 || !isLive(row, now)) return { reason: "unknown, revoked or expired signing key" };
     const check = await checkSignature(await signingSecretFor(this.#o.signingMaster, keyId), parts, signature, now);
     if (!check.ok) return { reason: check.reason };
     if (!(await this.#o.nonces.claim(keyId, parts.nonce, check.expiresAt, now))) return { reason: "replayed nonce" };
-    const key = await this.#identity(row, ctx, null);
+    const key = this.#identity(found, ctx, null);
     return key ? { key } : { reason: "owner disabled" };
   }
 
@@ -252,15 +254,21 @@ export class ApiKeyService {
   }
 
   /** The key's identity if its owner is still enabled; its last use is recorded after the response. */
-  async #identity(row: ApiKeyRow, ctx: RequestContext, where: string | null): Promise<KeyIdentity | null> {
-    const owner = await this.#o.users.findById(row.user_id);
+  #identity(found: KeyWithOwner, ctx: RequestContext, where: string | null): KeyIdentity | null {
+    const { row, owner } = found;
     if (!owner || owner.disabled_at !== null) return null;
     // At most one write a minute per key, unless the accepting Worker changed.
     const stale = row.last_used_at === null || ctx.now - row.last_used_at >= LAST_USED_INTERVAL_MS;
     if (stale || row.last_used_where !== where) {
       ctx.defer(this.#o.store.markUsed(row.id, ctx.now, where), "api_key_mark_used", { key_id: row.id });
     }
-    return { userId: owner.id, keyId: row.id, scopes: JSON.parse(row.scopes) as string[], expiresAt: row.expires_at };
+    return {
+      userId: row.user_id,
+      keyId: row.id,
+      scopes: JSON.parse(row.scopes) as string[],
+      expiresAt: row.expires_at,
+      ownerPermissions: found.ownerPermissions,
+    };
   }
 }
 

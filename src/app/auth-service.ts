@@ -87,8 +87,8 @@ export class AuthService extends WorkerEntrypoint<Env> implements EdgelockAuthSe
     return "key" in result ? this.#accepted(services, result.key, ctx.now) : refuse("bad_signature");
   }
 
-  async #accepted(services: Container, key: KeyIdentity, now: number): Promise<RpcApiKeyResult> {
-    return { ok: true, claims: await services.keyClaims.of(key, now) };
+  #accepted(services: Container, key: KeyIdentity, now: number): RpcApiKeyResult {
+    return { ok: true, claims: services.keyClaims.of(key, now) };
   }
 
   /** A request context for one call: no client address (the caller is a Worker), deferred work on waitUntil. */

@@ -255,7 +255,6 @@ export class Container {
       () =>
         new ApiKeyService({
           store: this.#internals.apiKeys,
-          users: this.users,
           nonces: this.#internals.nonces,
           mailer: this.#internals.mailer,
           publicUrl: this.config.publicUrl,
@@ -272,7 +271,6 @@ export class Container {
       "keyClaims",
       () =>
         new KeyClaims({
-          roles: this.roles,
           issuer: this.config.issuer,
           audience: this.#internals.issuer.defaults.audience,
         }),

@@ -56,7 +56,7 @@ export function apiKeyExchangeGrant(options: ApiKeyExchangeOptions): ClientlessG
       }
       const check = await options.apiKeys.check(subjectToken, ctx, null);
       if (!check.ok) throw new AuthError("invalid_grant", "the API key is invalid, expired or revoked");
-      const held = await options.keyClaims.effectiveScopes(check.key);
+      const held = options.keyClaims.effectiveScopes(check.key);
       const asked = parseScope(params.get("scope"));
       if (asked.some((scope) => !held.includes(scope))) {
         throw new AuthError("invalid_scope", "the key does not carry every requested scope (or its owner lost it)");
