@@ -11,7 +11,7 @@
  * API_KEY_DEFAULT_TTL_DAYS and mails the owner.
  */
 import { type Context, Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import type { AppEnv } from "../app/app-env";
 import { invalidToken } from "../app/errors/codes";
 import { readJson } from "../app/json-body";

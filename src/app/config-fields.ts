@@ -3,7 +3,7 @@
  * The zod building blocks of the settings schema (config.ts): bounded numbers,
  * "true"/"false" strings, JSON-valued secrets, peppers and private JWKs.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { fromBase64url } from "../lib/crypto/encoding";
 
 export const seconds = (fallback: number, min: number, max: number) =>

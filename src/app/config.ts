@@ -5,7 +5,7 @@
  * value becomes a ConfigError that names it; the error handler answers
  * 500 server_misconfigured and logs the names (never the values).
  */
-import { z } from "zod";
+import * as z from "zod";
 import { PASSWORD_MIN_LENGTH_FLOOR, PASSWORD_MIN_LENGTH_SINGLE_FACTOR } from "../identity/password-policy";
 import { PBKDF2_MAX_ITERATIONS } from "../lib/crypto/pbkdf2";
 import type { Keyring } from "../lib/crypto/sealing";

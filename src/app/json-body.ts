@@ -7,7 +7,7 @@
  * Size is capped earlier, by the body-limit middleware in app.ts.
  */
 import type { Context } from "hono";
-import type { z } from "zod";
+import type * as z from "zod";
 import { AuthError, invalidRequest } from "./errors/codes";
 
 export interface ReadJsonOptions {

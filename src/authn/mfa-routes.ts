@@ -9,7 +9,7 @@
  *   POST   /auth/mfa/verify {mfa_token, code | recovery_code}   the second step of a login
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import type { AppEnv } from "../app/app-env";
 import { readJson } from "../app/json-body";
 import { rateLimit, startIpRateLimit } from "../limits/rate-limit-middleware";

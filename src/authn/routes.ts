@@ -8,7 +8,7 @@
  * 401 mfa_required with an `mfa_token` for POST /auth/mfa/verify instead.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import type { AppEnv } from "../app/app-env";
 import { readJson } from "../app/json-body";
 import { startIpRateLimit } from "../limits/rate-limit-middleware";

@@ -3,7 +3,7 @@
  * The second factor a JSON body may carry beside a password: `code` (TOTP)
  * or `recovery_code`, not both.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { invalidRequest } from "../app/errors/codes";
 import type { SecondFactorProof } from "./mfa/second-factors";
 

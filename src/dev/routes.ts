@@ -10,7 +10,7 @@
  *                                             paths use, `count` times in a row (for bench/)
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import type { AppEnv } from "../app/app-env";
 import { invalidRequest } from "../app/errors/codes";
 import { readJson } from "../app/json-body";

@@ -3,7 +3,7 @@
  * /auth/password-reset: request a reset link (and its page, /request), the page behind the link, and confirm.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import type { AppEnv } from "../app/app-env";
 import { AuthError } from "../app/errors/codes";
 import { readJson } from "../app/json-body";

@@ -5,7 +5,7 @@
  * endpoint carries a per-IP rate limit.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import type { AppEnv } from "../app/app-env";
 import { readJson } from "../app/json-body";
 import { authenticate } from "../authn/authenticate-middleware";

@@ -11,7 +11,7 @@
  *   POST   /auth/session/token             a short-lived access JWT for calling other APIs (cookie + CSRF)
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import type { AppEnv } from "../app/app-env";
 import { invalidRequest } from "../app/errors/codes";
 import { readJson } from "../app/json-body";

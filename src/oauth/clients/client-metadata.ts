@@ -10,7 +10,7 @@
  * those are the admin's. A client without audiences gets tokens for edgelock
  * itself (the issuer: good for userinfo), which no API accepts.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { AuthError } from "../../app/errors/codes";
 import { redirectUriProblem } from "../redirect-uris";
 import { isKnownScope, isPermissionScope, parseScope } from "../scopes";
