@@ -16,10 +16,11 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app/app-env";
 import { invalidRequest } from "../app/errors/codes";
 import { pageSize } from "../app/page-size";
-import { authenticate } from "../authn/authenticate-middleware";
+import { authenticate, type Identity } from "../authn/authenticate-middleware";
 import { requirePermission } from "../authz/permission-middleware";
 import { publicUser } from "../identity/users";
 import { clientAdminRoutes } from "../oauth/admin-routes";
+import type { RoleActor } from "./service";
 
 export const adminRoutes = new Hono<AppEnv>()
   .use("*", authenticate({ apiKey: true }))
@@ -47,12 +48,12 @@ export const adminRoutes = new Hono<AppEnv>()
   })
   .put("/users/:id/roles/:role", requirePermission("users:write"), async (c) => {
     const { id, role } = c.req.param();
-    await c.var.services.admin.changeRole(c.var.identity.userId, id, role, "assign", c.var.ctx);
+    await c.var.services.admin.changeRole(roleActor(c.var.identity), id, role, "assign", c.var.ctx);
     return c.body(null, 204);
   })
   .delete("/users/:id/roles/:role", requirePermission("users:write"), async (c) => {
     const { id, role } = c.req.param();
-    await c.var.services.admin.changeRole(c.var.identity.userId, id, role, "remove", c.var.ctx);
+    await c.var.services.admin.changeRole(roleActor(c.var.identity), id, role, "remove", c.var.ctx);
     return c.body(null, 204);
   })
   .get("/users/:id/sessions", requirePermission("users:read"), async (c) => {
@@ -79,3 +80,10 @@ export const adminRoutes = new Hono<AppEnv>()
     return c.json({ entries });
   })
   .route("/clients", clientAdminRoutes);
+
+/** The caller as AdminService.changeRole sees it: an API key brings its scopes. */
+function roleActor(identity: Identity): RoleActor {
+  return identity.kind === "api_key"
+    ? { userId: identity.userId, keyScopes: identity.scopes }
+    : { userId: identity.userId };
+}

@@ -23,6 +23,12 @@ export interface AdminServiceOptions {
   apiKeys: ApiKeyService;
 }
 
+/** Who changes a role: a user, or one of their API keys (its scopes then bound what it can hand out). */
+export interface RoleActor {
+  userId: string;
+  keyScopes?: readonly string[];
+}
+
 export class AdminService {
   readonly #o: AdminServiceOptions;
 
@@ -47,17 +53,18 @@ export class AdminService {
    * (the access not-before marker); sessions live on and refresh into tokens with the new ones.
    */
   async changeRole(
-    adminId: string,
+    actor: RoleActor,
     userId: string,
     role: string,
     change: "assign" | "remove",
     ctx: RequestContext,
   ): Promise<void> {
+    const adminId = actor.userId;
     const { now } = ctx;
     if (adminId === userId) throw insufficientScope("nobody changes their own roles");
     await this.#o.users.requireExisting(userId);
     if (!(await this.#o.roles.roleExists(role))) throw notFound("no such role");
-    if (change === "assign") await this.#checkWithin(adminId, role);
+    if (change === "assign") await this.#checkWithin(actor, role);
     const changed =
       change === "assign"
         ? await this.#o.roles.assign(userId, role, adminId, now)
@@ -67,10 +74,18 @@ export class AdminService {
     ctx.audit.record(change === "assign" ? "role_assigned" : "role_removed", userId, { role, by: adminId }, now);
   }
 
-  /** Least privilege, transitively: nobody hands out more than they hold. */
-  async #checkWithin(adminId: string, role: string): Promise<void> {
+  /**
+   * Least privilege, transitively: nobody hands out more than they hold, and
+   * an API key no more than its scopes (of what its owner holds): a key scoped
+   * `users:write` must not make anyone an admin.
+   */
+  async #checkWithin(actor: RoleActor, role: string): Promise<void> {
+    const adminId = actor.userId;
     const [held, granted] = await Promise.all([this.#o.roles.grantsFor(adminId), this.#o.roles.permissionsOf(role)]);
-    const beyond = granted.filter((grant) => !grantWithin(grant, held.permissions, adminId));
+    const usable = actor.keyScopes
+      ? actor.keyScopes.filter((scope) => grantWithin(scope, held.permissions, adminId))
+      : held.permissions;
+    const beyond = granted.filter((grant) => !grantWithin(grant, usable, adminId));
     if (beyond.length > 0) {
       throw insufficientScope(`the role grants permissions you do not hold: ${beyond.join(", ")}`);
     }

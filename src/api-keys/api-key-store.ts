@@ -92,6 +92,15 @@ export class ApiKeyStore {
     return result.meta.changes === 1;
   }
 
+  /** Whether `id` is one of the user's keys, already revoked. */
+  async isOwnRevoked(id: string, userId: string): Promise<boolean> {
+    const row = await this.#db
+      .prepare("SELECT 1 AS revoked FROM api_keys WHERE id = ? AND user_id = ? AND revoked_at IS NOT NULL")
+      .bind(id, userId)
+      .first("revoked");
+    return row === 1;
+  }
+
   /** Revokes every live key of the user; returns how many were live. */
   async revokeAllFor(userId: string, now: number): Promise<number> {
     const result = await this.#db

@@ -80,7 +80,7 @@ export const apiKeyRoutes = new Hono<AppEnv>()
     const { ctx, services } = c.var;
     const owner = await freshOwner(c, body);
     const id = c.req.param("id");
-    const key = await services.apiKeys.rotate(id, owner.id, body.grace_seconds, ctx);
+    const key = await services.apiKeys.rotate(id, owner, body.grace_seconds, ctx);
     ctx.audit.record("api_key_rotated", owner.id, { key_id: id, grace_seconds: body.grace_seconds }, ctx.now);
     return c.json({ key, id });
   })

@@ -17,7 +17,7 @@ import { hex } from "../lib/crypto/encoding";
 import { randomBytes, randomToken } from "../lib/crypto/random";
 import { timingSafeEqualStrings } from "../lib/crypto/timing-safe";
 import type { Mailer } from "../mail/mailer";
-import { apiKeyCreatedMail } from "../mail/templates";
+import { apiKeyCreatedMail, apiKeyRotatedMail } from "../mail/templates";
 import type { RevocationWriter } from "../sessions/revocation-store";
 import { grantWithin } from "../verify/policy";
 import type { ApiKeyRow, ApiKeyStore, KeyWithOwner } from "./api-key-store";
@@ -149,6 +149,7 @@ export class ApiKeyService {
     parts: SignedRequestParts,
     signature: string,
     ctx: RequestContext,
+    where: string | null = null,
   ): Promise<{ key: KeyIdentity } | { reason: string }> {
     const { now } = ctx;
     if (!this.#o.signingMaster) return { reason: "request signing is not configured" };
@@ -158,7 +159,7 @@ export class ApiKeyService {
     const check = await checkSignature(await signingSecretFor(this.#o.signingMaster, keyId), parts, signature, now);
     if (!check.ok) return { reason: check.reason };
     if (!(await this.#o.nonces.claim(keyId, parts.nonce, check.expiresAt, now))) return { reason: "replayed nonce" };
-    const key = this.#identity(found, ctx, null);
+    const key = this.#identity(found, ctx, where);
     return key ? { key } : { reason: "owner disabled" };
   }
 
@@ -226,7 +227,12 @@ export class ApiKeyService {
    * expiry); the old secret stays accepted for `graceSeconds` (0 – 24 h).
    * The route has checked that the owner's authentication is fresh.
    */
-  async rotate(id: string, ownerId: string, graceSeconds: number, ctx: RequestContext): Promise<string> {
+  async rotate(
+    id: string,
+    owner: { id: string; email: string },
+    graceSeconds: number,
+    ctx: RequestContext,
+  ): Promise<string> {
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_ROTATION_GRACE_SECONDS) {
       throw invalidRequest(`grace_seconds: a whole number from 0 to ${MAX_ROTATION_GRACE_SECONDS}`);
     }
@@ -234,16 +240,22 @@ export class ApiKeyService {
     const graceEndsAt = ctx.now + graceSeconds * 1000;
     if (
       !KEY_ID_SHAPE.test(id) ||
-      !(await this.#o.store.rotate(id, ownerId, await sha256Hex(secret), graceEndsAt, ctx.now))
+      !(await this.#o.store.rotate(id, owner.id, await sha256Hex(secret), graceEndsAt, ctx.now))
     ) {
       throw new AuthError("not_found", "no such API key");
     }
+    const notice = apiKeyRotatedMail(owner.email, this.#o.publicUrl, { id, graceSeconds, now: ctx.now }, ctx.meta.ip);
+    ctx.defer(this.#o.mailer.send(notice), "api_key_notice");
     return `${PREFIX}${id}_${secret}`;
   }
 
   /** Revokes one of the user's keys; 404 for someone else's or an unknown one. */
   async revoke(id: string, userId: string, now: number): Promise<void> {
-    if (!(await this.#o.store.revoke(id, userId, now))) throw new AuthError("not_found", "no such API key");
+    // Revoking a key already revoked still writes the deny-list entry, so a retry
+    // after a failed KV write completes the job instead of answering 404.
+    if (!(await this.#o.store.revoke(id, userId, now)) && !(await this.#o.store.isOwnRevoked(id, userId))) {
+      throw new AuthError("not_found", "no such API key");
+    }
     // Access tokens exchanged for the key die with it, wherever revocation is checked.
     await this.#o.revocation.revokeSession(keyPrincipalId(id), now + this.#o.accessTokenHorizonMs, now);
   }

@@ -83,7 +83,7 @@ export class AuthService extends WorkerEntrypoint<Env> implements EdgelockAuthSe
     };
     const keyId = headers["x-edgelock-key-id"] ?? "";
     const signature = headers["x-edgelock-signature"] ?? "";
-    const result = await services.apiKeys.authenticateSigned(keyId, parts, signature, ctx);
+    const result = await services.apiKeys.authenticateSigned(keyId, parts, signature, ctx, where);
     return "key" in result ? this.#accepted(services, result.key, ctx.now) : refuse("bad_signature");
   }
 

@@ -122,6 +122,24 @@ export function apiKeyCreatedMail(
   ]);
 }
 
+/** Sent when an API key gets a new secret: a rotation hands out a live credential as creation does. */
+export function apiKeyRotatedMail(
+  to: string,
+  publicUrl: string,
+  key: { id: string; graceSeconds: number; now: number },
+  ip: string | null,
+): MailMessage {
+  const when = new Date(key.now).toISOString();
+  const grace =
+    key.graceSeconds > 0
+      ? `the previous secret keeps working for ${key.graceSeconds} seconds`
+      : "the previous secret stopped working";
+  return message(to, "An API key of your account was rotated", [
+    `The API key elk_${key.id}… got a new secret at ${when}${ip ? ` from IP address ${ip}` : ""}; ${grace}.`,
+    `If this was not you, revoke the key at ${publicUrl}, change your password and sign out everywhere.`,
+  ]);
+}
+
 /** Sent when two-step login is turned on or off, by the user or an admin. */
 export function mfaChangedMail(
   to: string,

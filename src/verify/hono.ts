@@ -120,11 +120,17 @@ export function hasPermission(claims: AccessTokenClaims, permission: string): bo
   return can(subjectOf(claims), permission);
 }
 
+/**
+ * The policy subject of a token or key. A credential with `scope` (an OAuth
+ * client's token, an API key or its exchanged token) is bound to it; a user's
+ * own session token has none and acts with the user's roles and ACLs.
+ */
 export function subjectOf(claims: AccessTokenClaims): Subject {
   return {
     sub: claims.sub,
     roles: Array.isArray(claims.roles) ? claims.roles : [],
     permissions: Array.isArray(claims.permissions) ? claims.permissions : [],
+    ...(typeof claims.scope === "string" ? { bound: claims.scope.split(" ").filter(Boolean) } : {}),
   };
 }
 

@@ -12,6 +12,9 @@
  *  - ACLs: a resource may list principals (`user:<id>`, `role:<name>`) with the
  *    actions granted to each.
  * Deny by default: no grant that applies, no access. An unknown condition never grants.
+ * A credential that acts for a user within limits (an API key, an OAuth
+ * client's token) carries `bound`: an ACL naming the user then grants only
+ * actions its grants or scopes cover, so a narrow key never inherits the user's ACLs.
  */
 
 export interface Subject {
@@ -20,6 +23,8 @@ export interface Subject {
   roles?: readonly string[];
   /** Grants, possibly conditional: `posts:read`, `posts:*`, `posts:write@owner`. */
   permissions?: readonly string[];
+  /** The actions a delegated credential is limited to (its scopes); absent: the user's own session. */
+  bound?: readonly string[];
 }
 
 export interface AclEntry {
@@ -51,7 +56,10 @@ export function permissionCovers(granted: string, action: string): boolean {
 export function can(subject: Subject, action: string, resource?: Resource): boolean {
   if (resource && action.split(":")[0] !== resource.type) return false;
   const acl = resource?.acl ?? [];
+  const withinBound =
+    subject.bound === undefined || subject.bound.some((grant) => permissionCovers(grant.split("@")[0] ?? "", action));
   if (
+    withinBound &&
     acl.some((entry) => principalIs(entry.principal, subject) && entry.actions.some((a) => permissionCovers(a, action)))
   ) {
     return true;

@@ -189,4 +189,21 @@ describe("API keys", () => {
       "invalid_request",
     );
   });
+
+  it("hand out no role beyond their own scopes: a users:write key cannot make anyone an admin", async () => {
+    const admin = await newAdmin();
+    const target = await newSession();
+    const narrow = await newKey(admin.access_token, ["users:write"]);
+    const assign = (key: string, role: string) =>
+      send(new Request(`${BASE}/admin/users/${target.user.id}/roles/${role}`, { method: "PUT", headers: bearer(key) }));
+    await expectError(await assign(narrow.key, "admin"), 403, "insufficient_scope");
+    await expectError(await assign(narrow.key, "viewer"), 403, "insufficient_scope");
+    const roles = await env.DB.prepare("SELECT role FROM user_roles WHERE user_id = ? AND role IN ('admin', 'viewer')")
+      .bind(target.user.id)
+      .all();
+    expect(roles.results).toHaveLength(0);
+    // A key that carries what the role grants may hand it out, as its owner could.
+    const wider = await newKey(admin.access_token, ["users:write", "posts:read"]);
+    expect((await assign(wider.key, "viewer")).status).toBe(204);
+  });
 });

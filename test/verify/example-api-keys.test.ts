@@ -7,7 +7,7 @@ import { createLocalJWKSet, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { bodySha256, sign } from "../../src/api-keys/request-signing";
 import { utf8Bytes } from "../../src/lib/crypto/encoding";
-import { BASE, bearer, expectError, grantRole, login, newAdmin, newSession, postJson, send } from "../helpers";
+import { BASE, bearer, expectError, grantRole, login, newAdmin, newSession, outbox, postJson, send } from "../helpers";
 
 const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
 const API_KEY_TYPE = "urn:edgelock:params:oauth:token-type:api-key";
@@ -160,6 +160,7 @@ describe("signed requests at the edge (AuthService.verifySignedRequest)", () => 
     expect((await api("/any/echo", fresh, { method: "POST", body: '{"order":43}' })).status).toBe(401);
     const again = await signedHeaders(key, "POST", url, body);
     expect((await api("/any/echo", again, { method: "POST", body })).status).toBe(200);
+    expect(await lastUsedWhere(key.id)).toBe("example-api");
   });
 });
 
@@ -257,6 +258,8 @@ describe("rotating a key", () => {
     expect((await api("/any/posts", { "X-API-Key": first.key })).status).toBe(401);
     expect((await api("/any/posts", { "X-API-Key": third.key })).status).toBe(200);
 
+    const mails = await outbox(user.email);
+    expect(mails.filter((mail) => mail.subject === "An API key of your account was rotated")).toHaveLength(2);
     await expectError(await rotate({ grace_seconds: 86_401 }), 400, "invalid_request");
     const other = await viewer();
     await expectError(await rotate({}, first.id, other.access_token), 404, "not_found");

@@ -1,5 +1,6 @@
 // can(): RBAC, wildcards, attribute rules (ownership) and ACLs, as data.
 import { describe, expect, it } from "vitest";
+import { subjectOf } from "../../src/verify/hono";
 import { can } from "../../src/verify/policy";
 
 const admin = { sub: "a", roles: ["admin"], permissions: ["audit:*", "posts:*", "users:*"] };
@@ -55,5 +56,22 @@ describe("can()", () => {
   it("does not let a wildcard cross resource types", () => {
     expect(can({ sub: "x", permissions: ["posts:*"] }, "postsx:read")).toBe(false);
     expect(can({ sub: "x", permissions: ["*"] }, "anything:at-all")).toBe(true);
+  });
+
+  it("an ACL naming the user grants a bound credential (key, OAuth token) only actions its scopes cover", () => {
+    const shared = postBy("someone-else", { acl: [{ principal: "user:k", actions: ["posts:*"] }] });
+    const session = { sub: "k", roles: [], permissions: [] };
+    expect(can(session, "posts:delete", shared)).toBe(true);
+    const key = { ...session, permissions: ["posts:read"], bound: ["posts:read"] };
+    expect(can(key, "posts:read", shared)).toBe(true);
+    expect(can(key, "posts:delete", shared)).toBe(false);
+    // A conditional scope bounds by its action; the ACL decides the resource.
+    expect(can({ ...session, bound: ["posts:write@owner"] }, "posts:write", shared)).toBe(true);
+  });
+
+  it("subjectOf binds any token or key answer that carries a scope", () => {
+    const base = { iss: "i", sub: "k", aud: "a", exp: 0, iat: 0, jti: "j" };
+    expect(subjectOf({ ...base, scope: "posts:read openid" }).bound).toEqual(["posts:read", "openid"]);
+    expect(subjectOf(base).bound).toBeUndefined();
   });
 });
