@@ -11,6 +11,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { adminRoutes } from "../admin/routes";
 import { apiKeyRoutes } from "../api-keys/routes";
+import { magicLinkRoutes } from "../authn/magic-link-routes";
 import { mfaRoutes } from "../authn/mfa-routes";
 import { loginRoutes } from "../authn/routes";
 import { devRoutes } from "../dev/routes";
@@ -19,8 +20,10 @@ import { accountRoutes } from "../identity/routes";
 import { clientAddress } from "../lib/client-address";
 import { authorizeRoutes } from "../oauth/authorize-routes";
 import { consentRoutes } from "../oauth/consent-routes";
+import { deviceInteractionRoutes, devicePageRoutes } from "../oauth/device-routes";
 import { discoveryRoutes } from "../oauth/discovery-routes";
 import { hostedLoginRoutes } from "../oauth/hosted-login-routes";
+import { hostedMagicLinkRoutes } from "../oauth/hosted-magic-link-routes";
 import { logoutRoutes } from "../oauth/logout-routes";
 import { registrationRoutes } from "../oauth/registration-routes";
 import { tokenRoutes } from "../oauth/token-routes";
@@ -117,6 +120,7 @@ export function createApp() {
 
   app.route("/auth/password-reset", passwordResetRoutes);
   app.route("/auth/api-keys", apiKeyRoutes);
+  app.route("/auth/magic-link", magicLinkRoutes);
   app.route("/auth", accountRoutes);
   app.route("/auth", loginRoutes);
   app.route("/auth", mfaRoutes);
@@ -127,6 +131,9 @@ export function createApp() {
   app.route("/oauth", tokenRoutes);
   app.route("/oauth", authorizeRoutes);
   app.route("/oauth", hostedLoginRoutes);
+  app.route("/oauth", deviceInteractionRoutes);
+  app.route("/device", devicePageRoutes);
+  app.route("/oauth", hostedMagicLinkRoutes);
   app.route("/oauth", userinfoRoutes);
   app.route("/oauth", logoutRoutes);
   app.route("/oauth", registrationRoutes);

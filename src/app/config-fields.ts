@@ -1,7 +1,7 @@
 /**
  * @module app/config-fields
  * The zod building blocks of the settings schema (config.ts): bounded numbers,
- * "true"/"false" strings, JSON-valued secrets, peppers and private JWKs.
+ * "true"/"false" strings, JSON-valued secrets, peppers, private JWKs and role lists.
  */
 import * as z from "zod";
 import { fromBase64url } from "../lib/crypto/encoding";
@@ -74,3 +74,24 @@ export const aesKey = z
   .transform((text) => fromBase64url(text) as Uint8Array<ArrayBuffer>);
 
 export const keyId = z.string().regex(/^[A-Za-z0-9_-]{1,16}$/, "must be 1-16 characters of A-Z a-z 0-9 _ -");
+
+const ROLE_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/**
+ * Comma-separated role names (the `roles` table's), trimmed and deduplicated;
+ * "" is none. Only their shape is checked here: whether each is a row in
+ * `roles` only D1 knows, so that is decided where the roles are assigned.
+ */
+export const roleNames = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const names = [...new Set(text.split(",").map((name) => name.trim()))].filter(Boolean);
+      for (const name of names) {
+        if (!ROLE_NAME.test(name))
+          ctx.addIssue({ code: "custom", message: `${JSON.stringify(name)} is not a role name` });
+      }
+      if (names.length > 16) ctx.addIssue({ code: "custom", message: "lists more than 16 roles" });
+      return names;
+    });

@@ -9,7 +9,17 @@ import * as z from "zod";
 import { PASSWORD_MIN_LENGTH_FLOOR, PASSWORD_MIN_LENGTH_SINGLE_FACTOR } from "../identity/password-policy";
 import { PBKDF2_MAX_ITERATIONS } from "../lib/crypto/pbkdf2";
 import type { Keyring } from "../lib/crypto/sealing";
-import { aesKey, booleanString, count, jsonString, keyId, pepper, privateJwk, seconds } from "./config-fields";
+import {
+  aesKey,
+  booleanString,
+  count,
+  jsonString,
+  keyId,
+  pepper,
+  privateJwk,
+  roleNames,
+  seconds,
+} from "./config-fields";
 import { ConfigError } from "./errors/codes";
 
 const schema = z
@@ -49,8 +59,11 @@ const schema = z
     RATE_LIMIT_REFRESH_PER_IP: count(300),
     RATE_LIMIT_VERIFY_EMAIL_PER_IP: count(30),
     RATE_LIMIT_PASSWORD_RESET_PER_IP: count(10),
+    RATE_LIMIT_MAGIC_LINK_PER_IP: count(10),
+    MAGIC_LINK_SIGNUP: booleanString(false),
     RATE_LIMIT_MAILS_PER_EMAIL: count(5),
     RATE_LIMIT_OAUTH_TOKEN_PER_IP: count(300),
+    RATE_LIMIT_DEVICE_CODE_PER_IP: count(30),
     OAUTH_REGISTRATION: z.enum(["off", "token", "open"]).optional(),
     ID_TOKEN_TTL_SECONDS: seconds(3600, 60, 86_400),
     MFA_ENCRYPTION_KEY: aesKey.optional(),
@@ -67,6 +80,7 @@ const schema = z
     AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
     API_KEY_DEFAULT_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
     API_KEY_MAX_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+    DEFAULT_ROLES: roleNames("member"),
     CORS_ALLOWED_ORIGINS: z
       .string()
       .default("")
@@ -145,12 +159,18 @@ export interface Config {
       refresh: number;
       verifyEmail: number;
       passwordReset: number;
+      /** Magic-link requests (each mails an address) per IP. */
+      magicLink: number;
       /** Token, revocation and introspection requests (client authentication) per IP. */
       oauthToken: number;
+      /** User codes entered on /device per IP (and per signed-in account). */
+      deviceCode: number;
     };
-    /** Mails (signup, password reset) one address may be sent per hour. */
+    /** Mails (signup, password reset, magic link) one address may be sent per hour. */
     mailsPerEmail: number;
   };
+  /** Magic-link login; `signup`: a link to an unknown address creates its (password-less) account. */
+  magicLinks: { signup: boolean };
   lockout: { maxFailures: number; windowMs: number; baseLockMs: number; maxLockMs: number };
   /** Turnstile secret; null means no CAPTCHA. */
   captcha: { secret: string | null; afterFailures: number };
@@ -159,6 +179,11 @@ export interface Config {
   requestSigningSecret: string | null;
   /** API keys live `defaultTtlMs` unless created with an earlier `expires_at`, and never longer than `maxTtlMs`. */
   apiKeys: { defaultTtlMs: number; maxTtlMs: number };
+  /**
+   * Roles every new user is given with the account (DEFAULT_ROLES). A name
+   * that is no row in `roles` is skipped at signup and logged once per isolate.
+   */
+  defaultRoles: string[];
   corsAllowedOrigins: string[];
   oauth: {
     /**
@@ -247,10 +272,13 @@ function toConfig(raw: RawConfig): Config {
         refresh: raw.RATE_LIMIT_REFRESH_PER_IP,
         verifyEmail: raw.RATE_LIMIT_VERIFY_EMAIL_PER_IP,
         passwordReset: raw.RATE_LIMIT_PASSWORD_RESET_PER_IP,
+        magicLink: raw.RATE_LIMIT_MAGIC_LINK_PER_IP,
         oauthToken: raw.RATE_LIMIT_OAUTH_TOKEN_PER_IP,
+        deviceCode: raw.RATE_LIMIT_DEVICE_CODE_PER_IP,
       },
       mailsPerEmail: raw.RATE_LIMIT_MAILS_PER_EMAIL,
     },
+    magicLinks: { signup: raw.MAGIC_LINK_SIGNUP },
     lockout: {
       maxFailures: raw.LOGIN_MAX_FAILURES,
       windowMs: raw.LOGIN_FAILURE_WINDOW_SECONDS * 1000,
@@ -264,6 +292,7 @@ function toConfig(raw: RawConfig): Config {
       defaultTtlMs: raw.API_KEY_DEFAULT_TTL_DAYS * 86_400_000,
       maxTtlMs: raw.API_KEY_MAX_TTL_DAYS * 86_400_000,
     },
+    defaultRoles: raw.DEFAULT_ROLES,
     corsAllowedOrigins: raw.CORS_ALLOWED_ORIGINS,
     oauth: {
       registration: raw.OAUTH_REGISTRATION ?? (raw.ENVIRONMENT === "production" ? "off" : "open"),

@@ -15,6 +15,8 @@ import { AuditTrail } from "../audit/audit-trail";
 import { LoginRecorder } from "../audit/login-recorder";
 import { type CaptchaVerifier, TurnstileVerifier } from "../authn/captcha";
 import { LoginFlow } from "../authn/login-flow";
+import { MagicLinks } from "../authn/magic-links";
+import { MagicLinkMethod } from "../authn/methods/magic-link";
 import { PasswordMethod } from "../authn/methods/password";
 import { MFA_METHODS } from "../authn/mfa/second-factors";
 import { StepUp } from "../authn/step-up";
@@ -176,6 +178,24 @@ export class Container {
             ? { kind: "second_factor_required", firstFactor: result, methods: MFA_METHODS }
             : null,
       });
+    });
+  }
+
+  /** Magic-link login: asking for a link, its page, and logging in with it (through `login`). */
+  get magicLinks() {
+    return this.#memo.get("magicLinks", () => {
+      const { passwords, publicUrl, magicLinks } = this.config;
+      const secrets = this.#internals.secrets;
+      const method = new MagicLinkMethod({
+        users: this.users,
+        store: this.#internals.users,
+        secrets,
+        peppers: passwords,
+        signup: () => magicLinks.signup,
+        spendCodeTry: (email, ctx) => this.rateLimits.spendMagicLinkCode(email, ctx),
+      });
+      const options = { users: this.users, secrets, method, login: this.login, mailer: this.#internals.mailer };
+      return new MagicLinks({ ...options, publicUrl, peppers: passwords, signup: magicLinks.signup });
     });
   }
 

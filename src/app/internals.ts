@@ -15,6 +15,7 @@ import { RecoveryCodeStore } from "../authn/mfa/recovery-code-store";
 import { TotpStore } from "../authn/mfa/totp-store";
 import { PasswordProof } from "../authn/password-proof";
 import { RoleStore } from "../authz/role-store";
+import { reportUnknownDefaultRoles } from "../authz/roles";
 import { CostProbes } from "../dev/storage-cost";
 import { UserStore } from "../identity/user-store";
 import { Memo } from "../lib/memo";
@@ -23,6 +24,7 @@ import { createMailer, type Mailer } from "../mail/mailer";
 import { Outbox } from "../mail/outbox";
 import { OutboxStore } from "../mail/outbox-store";
 import { ClientStore } from "../oauth/clients/client-store";
+import { DeviceAuthorizationStore } from "../oauth/device/device-authorization-store";
 import { OneTimeSecretStore } from "../one-time-secrets/one-time-secret-store";
 import { OneTimeSecrets } from "../one-time-secrets/one-time-secrets";
 import { RefreshTokenStore } from "../sessions/refresh-token-store";
@@ -52,7 +54,8 @@ export class Internals {
     return this.#env.TOKENS;
   }
   get users() {
-    return this.#memo.get("users", () => new UserStore(this.db));
+    const options = { defaultRoles: this.#config.defaultRoles, onUnknownRoles: reportUnknownDefaultRoles };
+    return this.#memo.get("users", () => new UserStore(this.db, options));
   }
   get sessions() {
     return this.#memo.get("sessions", () => new SessionStore(this.db));
@@ -80,6 +83,9 @@ export class Internals {
   }
   get clients() {
     return this.#memo.get("clients", () => new ClientStore(this.db));
+  }
+  get deviceAuthorizations() {
+    return this.#memo.get("deviceAuthorizations", () => new DeviceAuthorizationStore(this.db));
   }
   get limiter() {
     return this.#memo.get("limiter", () => new RateLimiterStore(this.#env.RATE_LIMITER));
@@ -133,7 +139,12 @@ export class Internals {
     return this.#memo.get("costProbes", () => new CostProbes({ ...options, passwords: this.#config.passwords }));
   }
   get housekeeping() {
-    const stores = { audit: this.audit, sessions: this.sessions, secrets: this.secretStore };
+    const stores = {
+      audit: this.audit,
+      sessions: this.sessions,
+      secrets: this.secretStore,
+      deviceAuthorizations: this.deviceAuthorizations,
+    };
     return this.#memo.get(
       "housekeeping",
       () => new Housekeeping({ ...stores, auditRetentionDays: this.#config.auditRetentionDays }),

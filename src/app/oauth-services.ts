@@ -12,12 +12,16 @@ import { Authorizer } from "../oauth/authorize/authorizer";
 import { Interactions } from "../oauth/authorize/interactions";
 import { ClientAuthentication } from "../oauth/client-authentication";
 import { OAuthClients } from "../oauth/clients/clients";
+import { developmentClients } from "../oauth/clients/development-clients";
 import { ConsentStore } from "../oauth/consent-store";
 import { Consents } from "../oauth/consents";
+import { DeviceAuthorizations } from "../oauth/device/device-authorizations";
+import { DeviceVerification } from "../oauth/device/device-verification";
 import { discoveryDocument } from "../oauth/discovery";
 import { apiKeyExchangeGrant } from "../oauth/grants/api-key-exchange";
 import { authorizationCodeGrant } from "../oauth/grants/authorization-code";
 import { clientCredentialsGrant } from "../oauth/grants/client-credentials";
+import { deviceCodeGrant } from "../oauth/grants/device-code";
 import { refreshTokenGrant } from "../oauth/grants/refresh-token";
 import { IdTokens } from "../oauth/id-tokens";
 import { TokenIntrospection } from "../oauth/introspection";
@@ -54,6 +58,8 @@ export class OAuthServices {
           defaultAudience,
           revocation: this.#internals.revocation,
           accessTokenHorizonMs: this.#internals.issuer.accessTokenHorizonMs,
+          // Development's edgelock-cli (examples/cli): a migration cannot know the environment.
+          seeded: this.#config.environment === "production" ? [] : developmentClients(defaultAudience, Date.now()),
         }),
     );
   }
@@ -89,6 +95,35 @@ export class OAuthServices {
     return this.#memo.get("codes", () => new AuthorizationCodes({ secrets: this.#internals.secrets }));
   }
 
+  get #interactions() {
+    return this.#memo.get("interactions", () => new Interactions({ secrets: this.#internals.secrets }));
+  }
+
+  get deviceAuthorizations() {
+    return this.#memo.get(
+      "deviceAuthorizations",
+      () =>
+        new DeviceAuthorizations({ store: this.#internals.deviceAuthorizations, publicUrl: this.#config.publicUrl }),
+    );
+  }
+
+  get deviceVerification() {
+    const { windowMs, perIp } = this.#config.rateLimits;
+    return this.#memo.get(
+      "deviceVerification",
+      () =>
+        new DeviceVerification({
+          devices: this.deviceAuthorizations,
+          interactions: this.#interactions,
+          users: this.#account.users,
+          roles: this.#account.roles,
+          consents: this.consents,
+          limiter: this.#internals.limiter,
+          entriesPerAccount: { limit: perIp.deviceCode, windowMs },
+        }),
+    );
+  }
+
   get authorizer() {
     return this.#memo.get(
       "authorizer",
@@ -97,7 +132,7 @@ export class OAuthServices {
           clients: this.clients,
           codes: this.#codes,
           consents: this.consents,
-          interactions: new Interactions({ secrets: this.#internals.secrets }),
+          interactions: this.#interactions,
           users: this.#account.users,
           roles: this.#account.roles,
           idTokens: this.idTokens,
@@ -109,18 +144,23 @@ export class OAuthServices {
   get tokenEndpoint() {
     return this.#memo.get("tokenEndpoint", () => {
       const sessions = this.#account.refreshSessions;
-      const codeGrant = authorizationCodeGrant({
-        codes: this.#codes,
+      // What a grant a user gave turns into tokens with: the code and device grants share it.
+      const userGrantTokens = {
         users: this.#account.users,
         roles: this.#account.roles,
         consents: this.consents,
         sessions,
         sessionTokens: this.#account.sessionTokens,
         idTokens: this.idTokens,
+      };
+      const codeGrant = authorizationCodeGrant({
+        ...userGrantTokens,
+        codes: this.#codes,
         revokeGrant: (grantId, userId, now) => sessions.revokeFamily(grantId, userId, now),
       });
       const grants = [
         codeGrant,
+        deviceCodeGrant({ ...userGrantTokens, devices: this.deviceAuthorizations }),
         refreshTokenGrant(sessions, this.idTokens),
         clientCredentialsGrant(this.#internals.issuer),
         apiKeyExchangeGrant({

@@ -46,6 +46,8 @@ export type AuditEvent =
   | "oauth_code_replayed"
   | "oauth_consent_granted"
   | "oauth_consent_revoked"
+  | "oauth_device_approved"
+  | "oauth_device_denied"
   | "oauth_registration_token_minted"
   | "mfa_enrolment_started"
   | "mfa_enabled"

@@ -24,6 +24,12 @@ export interface LoginRequest<Input> {
   email: string;
   input: Input;
   captchaToken?: string;
+  /**
+   * The credential cannot be guessed (a magic link's 256-bit token): no CAPTCHA
+   * is asked for, as it would protect nothing, and a guesser's failures at the
+   * account's password must not make the owner's link unusable.
+   */
+  skipCaptcha?: boolean;
   /** Must allow the attempt before anything else happens (the per-IP rate limit, started by the caller). */
   gate?: Promise<Settled<unknown>>;
 }
@@ -68,7 +74,7 @@ export class LoginFlow {
       throw tooManyRequests(attempt.account.retryAfterMs);
     }
     try {
-      await this.#checkCaptcha(attempt, request.captchaToken, ctx);
+      if (!request.skipCaptcha) await this.#checkCaptcha(attempt, request.captchaToken, ctx);
       const result = await this.#firstFactor(method, request.input, prepared, attempt, ctx);
       const second = this.#o.secondFactor ? await this.#o.secondFactor(result) : null;
       if (second) {

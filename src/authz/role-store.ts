@@ -47,6 +47,22 @@ export class RoleStore {
     return db.prepare(grantsOf(userIdSql)).bind(value);
   }
 
+  /**
+   * Gives the user (if the row exists) each of `roles` that is a row in
+   * `roles`, for the batch that inserts the user; names that are not rows are
+   * skipped, not an error. Returns (RETURNING) the roles it gave.
+   */
+  static assignDefaultsStatement(db: D1Database, userId: string, roles: string[], now: number): D1PreparedStatement {
+    return db
+      .prepare(
+        `INSERT INTO user_roles (user_id, role, granted_at, granted_by)
+         SELECT u.id, r.name, ?1, NULL FROM users u JOIN roles r ON r.name IN (SELECT value FROM json_each(?2))
+         WHERE u.id = ?3
+         RETURNING role`,
+      )
+      .bind(now, JSON.stringify(roles), userId);
+  }
+
   /** The user's roles and the permissions they grant (deduplicated, sorted). One query. */
   async grantsFor(userId: string): Promise<Grants> {
     const { results } = await RoleStore.grantsStatement(this.#db, userId).all<{

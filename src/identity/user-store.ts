@@ -2,6 +2,7 @@
  * @module identity/user-store
  * D1 access to the `users` table. The only place that knows its SQL.
  */
+import { RoleStore } from "../authz/role-store";
 
 export interface UserRecord {
   id: string;
@@ -30,11 +31,20 @@ export interface NewUser {
   now: number;
 }
 
+export interface UserStoreOptions {
+  /** Roles every new user is given in the transaction that inserts it (DEFAULT_ROLES). */
+  defaultRoles: string[];
+  /** Told the default roles that are no rows in `roles` (skipped), when a user was inserted without them. */
+  onUnknownRoles: (names: string[]) => void;
+}
+
 export class UserStore {
   readonly #db: D1Database;
+  readonly #o: UserStoreOptions;
 
-  constructor(db: D1Database) {
+  constructor(db: D1Database, options: UserStoreOptions) {
     this.#db = db;
+    this.#o = options;
   }
 
   /**
@@ -56,18 +66,32 @@ export class UserStore {
     return this.#db.prepare("SELECT * FROM users WHERE id = ?").bind(id).first<UserRecord>();
   }
 
-  /** Inserts the user; returns false (and changes nothing) when the email (or its key) is taken. */
+  /**
+   * Inserts the user with the default roles, in one batch (one transaction: no
+   * user ever exists without them); returns false (and changes nothing) when
+   * the email (or its key) is taken.
+   */
   async insert(user: NewUser): Promise<boolean> {
     // ON CONFLICT DO NOTHING (either unique index: the address or its key) makes
     // "taken" an answer instead of an exception, and leaves the existing row untouched.
-    const result = await this.#db
+    const insertUser = this.#db
       .prepare(
         `INSERT INTO users (id, email, email_key, password_hash, email_verified_at, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
       )
-      .bind(user.id, user.email, user.emailKey, user.passwordHash, user.emailVerifiedAt, user.now, user.now)
-      .run();
-    return result.meta.changes === 1;
+      .bind(user.id, user.email, user.emailKey, user.passwordHash, user.emailVerifiedAt, user.now, user.now);
+    const { defaultRoles } = this.#o;
+    if (defaultRoles.length === 0) return (await insertUser.run()).meta.changes === 1;
+    // The roles statement joins on the new row, so it gives nothing when the insert did nothing.
+    const [inserted, given] = await this.#db.batch([
+      insertUser,
+      RoleStore.assignDefaultsStatement(this.#db, user.id, defaultRoles, user.now),
+    ]);
+    if (inserted?.meta.changes !== 1) return false;
+    const givenRoles = new Set(((given?.results ?? []) as { role: string }[]).map((row) => row.role));
+    const unknown = defaultRoles.filter((role) => !givenRoles.has(role));
+    if (unknown.length > 0) this.#o.onUnknownRoles(unknown);
+    return true;
   }
 
   /**
@@ -95,6 +119,23 @@ export class UserStore {
          WHERE id = ? AND email_verified_at IS NULL`,
       )
       .bind(now, pendingPasswordHash, now, id)
+      .run();
+  }
+
+  /**
+   * Marks the address verified by a magic link: its owner proved the mailbox.
+   * A password set before the address was proven is dropped with it: it was
+   * never shown to be the mailbox owner's (someone else may have signed up
+   * with their address), so it must not become a way in. Only an unverified
+   * account changes.
+   */
+  async verifyByMailbox(id: string, now: number): Promise<void> {
+    await this.#db
+      .prepare(
+        `UPDATE users SET email_verified_at = ?, password_hash = NULL, updated_at = ?
+         WHERE id = ? AND email_verified_at IS NULL`,
+      )
+      .bind(now, now, id)
       .run();
   }
 

@@ -12,9 +12,14 @@ export function ipLimitKey(route: string, ip: string | null): string {
   return `${route}:ip:${limitSubject(ip)}`;
 }
 
-/** Mails one address may be sent for `purpose` (signup, password reset) per hour. */
+/** Mails one address may be sent for `purpose` (signup, password reset, magic link) per hour. */
 export function mailQuotaKey(purpose: MailQuotaPurpose, email: string): string {
   return `${purpose}:email:${emailKey(email)}`;
+}
+
+/** Magic-link codes typed for one address per day, across all its links (a new link must not reset the count). */
+export function magicLinkCodeKey(email: string): string {
+  return `magic-link-code:email:${emailKey(email)}`;
 }
 
 /** The failed-login budget of an account, counted whether or not the account exists. */
@@ -27,4 +32,9 @@ export function loginIpFailureKey(ip: string | null): string {
   return `login:ipfail:${limitSubject(ip)}`;
 }
 
-export type MailQuotaPurpose = "signup" | "password-reset";
+/** User codes a signed-in account enters on /device (RFC 8628 §5.1), from whatever IP. */
+export function deviceCodeAccountKey(userId: string): string {
+  return `device-code:acct:${userId}`;
+}
+
+export type MailQuotaPurpose = "signup" | "password-reset" | "magic-link";

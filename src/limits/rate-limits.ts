@@ -6,7 +6,7 @@
  */
 import { tooManyRequests } from "../app/errors/codes";
 import type { RequestContext } from "../app/request-context";
-import { ipLimitKey, type MailQuotaPurpose, mailQuotaKey } from "./keys";
+import { ipLimitKey, type MailQuotaPurpose, magicLinkCodeKey, mailQuotaKey } from "./keys";
 import type { RateDecision, RatePolicy } from "./policies";
 import type { RateLimiterStore } from "./rate-limiter-store";
 
@@ -24,6 +24,14 @@ export interface IpLimitDecision extends RateDecision {
 
 const MAIL_QUOTA_WINDOW_MS = 3_600_000;
 
+/**
+ * Magic-link codes one address may have typed per day, right or wrong. Each
+ * link allows 5 wrong ones, but anyone can ask for new links; this cap is what
+ * bounds guessing across them (10 a day of 10^6 codes). Past it only the link works.
+ */
+export const MAGIC_LINK_CODES_PER_DAY = 10;
+const DAY_MS = 86_400_000;
+
 export class RateLimits {
   readonly #o: RateLimitsOptions;
 
@@ -38,6 +46,16 @@ export class RateLimits {
     const decision = await this.#o.store.consume(key, policy, Date.now());
     if (!decision.allowed) ctx.audit.recordRefusal("rate_limited", decision.refusedInARow, { limit: route, key });
     return { ...decision, policy, key };
+  }
+
+  /** Counts one typed magic-link code for `email`; false once the day's codes are spent. */
+  async spendMagicLinkCode(email: string, ctx: RequestContext): Promise<boolean> {
+    const policy = { limit: MAGIC_LINK_CODES_PER_DAY, windowMs: DAY_MS };
+    const decision = await this.#o.store.consume(magicLinkCodeKey(email), policy, ctx.now);
+    if (!decision.allowed) {
+      ctx.audit.recordRefusal("rate_limited", decision.refusedInARow, { limit: "magic-link-codes-per-email" }, ctx.now);
+    }
+    return decision.allowed;
   }
 
   /** Counts one mail to `email` for `purpose`; throws too_many_requests over the hourly quota. */

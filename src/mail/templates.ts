@@ -172,3 +172,31 @@ export function recoveryCodeUsedMail(
     `If this was not you, reset your password at ${publicUrl}, and make a new set of recovery codes.`,
   ]);
 }
+
+/**
+ * A magic link and its 6-digit code (for when the link opens on another device,
+ * or a mail scanner got there first). `signup`: the address has no account yet,
+ * and using the link creates one.
+ */
+export function magicLinkMail(
+  to: string,
+  publicUrl: string,
+  secret: { token: string; code: string; ttlMs: number },
+  options: { signup: boolean },
+): MailMessage {
+  const link = `${publicUrl}/auth/magic-link?token=${encodeURIComponent(secret.token)}`;
+  const minutes = Math.round(secret.ttlMs / 60_000);
+  const what = options.signup
+    ? "Someone (hopefully you) asked to sign up with this address. Use this link to create your account and sign in; it needs no password."
+    : "Someone (hopefully you) asked to sign in to your account with this address. Use this link to sign in.";
+  return message(
+    to,
+    options.signup ? "Your sign-up link" : "Your sign-in link",
+    [
+      what,
+      `Or enter this code where you asked for the link: ${secret.code}`,
+      `The link and the code work once, and expire in ${minutes} minutes; a newer link replaces this one. If you did not ask for it, ignore this mail: nothing happens unless it is used.`,
+    ],
+    link,
+  );
+}

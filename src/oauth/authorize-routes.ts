@@ -2,7 +2,8 @@
  * @module oauth/authorize-routes
  * The authorization endpoint and its hosted pages:
  *   GET|POST /oauth/authorize                       RFC 6749 §4.1.1 (POST: OIDC Core §3.1.2.1)
- *   GET      /oauth/interaction/{id}                where a waiting request stands (login or consent page)
+ *   GET      /oauth/interaction/{id}                where a waiting request stands (login or consent page; for a
+ *                                                   device request, login or confirmation: device-routes.ts)
  *   POST     /oauth/interaction/{id}/login, /mfa    the login pages' forms (hosted-login-routes.ts)
  *   POST     /oauth/interaction/{id}/consent        the consent page's form (session cookie + CSRF token)
  * Errors before the client and redirect URI are validated are shown on a
@@ -17,6 +18,7 @@ import { consentPage } from "../ui/consent-page";
 import { loginPage } from "../ui/login-page";
 import { AuthorizeFailure, checkAuthorizationRequest, checkClientAndRedirect } from "./authorize/authorization-request";
 import type { AuthorizeOutcome } from "./authorize/authorizer";
+import { showDeviceInteraction } from "./device-routes";
 import { browserSession, refuseCrossSite, renderFailure } from "./hosted-page-http";
 
 function render(c: Context<AppEnv>, outcome: AuthorizeOutcome): Response | Promise<Response> {
@@ -79,6 +81,7 @@ export const authorizeRoutes = new Hono<AppEnv>()
     try {
       const { services, ctx } = c.var;
       const { interaction, client } = await services.oauth.authorizer.pending(c.req.param("id"), ctx.now);
+      if (interaction.kind === "device") return await showDeviceInteraction(c, interaction, client);
       return render(
         c,
         await services.oauth.authorizer.decide(interaction.request, client, await browserSession(c), interaction, ctx),
@@ -92,6 +95,7 @@ export const authorizeRoutes = new Hono<AppEnv>()
       refuseCrossSite(c);
       const { services, ctx } = c.var;
       const { interaction, client } = await services.oauth.authorizer.pending(c.req.param("id"), ctx.now);
+      if (interaction.kind !== "authorize") throw new AuthError("invalid_request", "this request asks for no consent");
       const form = await readForm(c);
       const browser = await browserSession(c);
       if (!browser) return c.redirect(`/oauth/interaction/${encodeURIComponent(interaction.id)}`, 303);

@@ -28,6 +28,7 @@ export function discoveryDocument(inputs: DiscoveryInputs): Record<string, unkno
     userinfo_endpoint: url("/oauth/userinfo"),
     jwks_uri: url("/.well-known/jwks.json"),
     ...(inputs.registration ? { registration_endpoint: url("/oauth/register") } : {}),
+    device_authorization_endpoint: url("/oauth/device_authorization"),
     revocation_endpoint: url("/oauth/revoke"),
     introspection_endpoint: url("/oauth/introspect"),
     end_session_endpoint: url("/oauth/logout"),

@@ -47,14 +47,19 @@ function explained(error: unknown, texts: Record<string, string>, c: Context<App
 const back = (c: Context<AppEnv>, interactionId: string) =>
   c.redirect(`/oauth/interaction/${encodeURIComponent(interactionId)}`, 303);
 
+/** A form posted to a pending interaction: same-site only, under the login limit, the interaction still live. */
+async function interactionPost(c: Context<AppEnv>) {
+  refuseCrossSite(c);
+  const gate = startIpRateLimit(c, { name: "login", limit: (config) => config.rateLimits.perIp.login });
+  const { interaction, client } = await c.var.services.oauth.authorizer.pending(c.req.param("id") ?? "", c.var.ctx.now);
+  return { gate, interaction, client, form: await readForm(c) };
+}
+
 export const hostedLoginRoutes = new Hono<AppEnv>()
   .post("/interaction/:id/login", async (c) => {
     try {
-      refuseCrossSite(c);
-      const gate = startIpRateLimit(c, { name: "login", limit: (config) => config.rateLimits.perIp.login });
+      const { gate, interaction, client, form } = await interactionPost(c);
       const { services, ctx } = c.var;
-      const { interaction, client } = await services.oauth.authorizer.pending(c.req.param("id"), ctx.now);
-      const form = await readForm(c);
       const email = form.get("email") ?? "";
       const password = form.get("password") ?? "";
       let outcome: SecondFactorRequired | object;
@@ -81,11 +86,8 @@ export const hostedLoginRoutes = new Hono<AppEnv>()
   })
   .post("/interaction/:id/mfa", async (c) => {
     try {
-      refuseCrossSite(c);
-      const gate = startIpRateLimit(c, { name: "login", limit: (config) => config.rateLimits.perIp.login });
+      const { gate, interaction, client, form } = await interactionPost(c);
       const { services, ctx } = c.var;
-      const { interaction, client } = await services.oauth.authorizer.pending(c.req.param("id"), ctx.now);
-      const form = await readForm(c);
       const mfaToken = form.get("mfa_token") ?? "";
       try {
         const proof = requiredSecondFactorProof({ code: form.get("code"), recovery_code: form.get("recovery_code") });

@@ -101,7 +101,7 @@ export class IdTokens {
  * The `acr` values (OIDC Core §2): a login with a second factor, or without.
  * No registry names these levels, so they are edgelock's own URNs, listed in discovery.
  */
-export const ACR_VALUES = { multiFactor: "urn:edgelock:acr:mfa", singleFactor: "urn:edgelock:acr:pwd" } as const;
+export const ACR_VALUES = { multiFactor: "urn:edgelock:acr:mfa", singleFactor: "urn:edgelock:acr:1fa" } as const;
 
 function acrOf(amr: readonly string[]): string {
   return amr.includes("mfa") ? ACR_VALUES.multiFactor : ACR_VALUES.singleFactor;

@@ -3,9 +3,10 @@
  * The client-authenticated endpoints, all form-encoded, all answering errors
  * as RFC 6749 §5.2 says (JSON, `Cache-Control: no-store`, `invalid_client`
  * as 401 with a `Basic` challenge), all behind the per-IP limit:
- *   POST /oauth/token        RFC 6749 §3.2, the grants in the registry
- *   POST /oauth/revoke       RFC 7009
- *   POST /oauth/introspect   RFC 7662
+ *   POST /oauth/token                 RFC 6749 §3.2, the grants in the registry
+ *   POST /oauth/device_authorization  RFC 8628 §3.1 (a public client names itself with client_id alone)
+ *   POST /oauth/revoke                RFC 7009
+ *   POST /oauth/introspect            RFC 7662
  */
 import { type Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -47,6 +48,13 @@ export const tokenRoutes = new Hono<AppEnv>()
     tokenEndpointStyle("oauth-token", async (c, params) => {
       const { services, ctx } = c.var;
       return c.json(await services.oauth.tokenEndpoint.exchange(c.req.header("Authorization"), params, ctx));
+    }),
+  )
+  .post(
+    "/device_authorization",
+    tokenEndpointStyle("oauth-device-authorization", async (c, params) => {
+      const client = await authenticatedClient(c, params);
+      return c.json(await c.var.services.oauth.deviceAuthorizations.begin(client, params, c.var.ctx.now));
     }),
   )
   .post(

@@ -14,6 +14,11 @@ export interface NewOneTimeSecret {
   payload: Record<string, unknown> | null;
   expiresAt: number;
   now: number;
+  /**
+   * Finds the secret without the secret itself (see findBySubject); issuing
+   * one deletes the earlier secrets of the same subject and purpose. Null: none.
+   */
+  subject?: string | null;
 }
 
 export interface SpentSecret {
@@ -33,6 +38,11 @@ interface SpentRow {
   payload: string | null;
 }
 
+/** A live secret found by its subject: `tokenHash` names it to spend it or count a wrong try. */
+export interface SubjectSecret extends SpentSecret {
+  tokenHash: string;
+}
+
 const LIVE = "token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?";
 
 export class OneTimeSecretStore {
@@ -43,10 +53,10 @@ export class OneTimeSecretStore {
   }
 
   async insert(secret: NewOneTimeSecret): Promise<void> {
-    await this.#db
+    const insert = this.#db
       .prepare(
-        `INSERT INTO one_time_secrets (token_hash, purpose, user_id, payload, expires_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO one_time_secrets (token_hash, purpose, user_id, payload, expires_at, created_at, subject)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
       )
       .bind(
         secret.tokenHash,
@@ -55,8 +65,32 @@ export class OneTimeSecretStore {
         secret.payload === null ? null : JSON.stringify(secret.payload),
         secret.expiresAt,
         secret.now,
+        secret.subject ?? null,
+      );
+    if (!secret.subject) {
+      await insert.run();
+      return;
+    }
+    // One transaction: the subject's earlier secrets go exactly when the new one comes.
+    await this.#db.batch([
+      this.#db
+        .prepare("DELETE FROM one_time_secrets WHERE subject = ? AND purpose = ?")
+        .bind(secret.subject, secret.purpose),
+      insert,
+    ]);
+  }
+
+  /** The newest live secret of `subject` and `purpose`, without spending it; null if there is none. */
+  async findBySubject(subject: string, purpose: string, now: number): Promise<SubjectSecret | null> {
+    const row = await this.#db
+      .prepare(
+        `SELECT token_hash, user_id, payload FROM one_time_secrets
+         WHERE subject = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?
+         ORDER BY created_at DESC LIMIT 1`,
       )
-      .run();
+      .bind(subject, purpose, now)
+      .first<SpentRow & { token_hash: string }>();
+    return row ? { tokenHash: row.token_hash, ...spent(row) } : null;
   }
 
   /** A live secret of `purpose` without spending it (to check what spending needs first); null if there is none. */

@@ -5,7 +5,7 @@
  */
 import { sha256Hex } from "../lib/crypto/digest";
 import { randomToken } from "../lib/crypto/random";
-import type { OneTimeSecretStore, SpendEffect, SpentSecret } from "./one-time-secret-store";
+import type { OneTimeSecretStore, SpendEffect, SpentSecret, SubjectSecret } from "./one-time-secret-store";
 
 /** What a secret may be spent for; a secret issued for one purpose is unknown to every other. */
 export type SecretPurpose =
@@ -14,7 +14,8 @@ export type SecretPurpose =
   | "authorization_code"
   | "oauth_interaction"
   | "oauth_registration"
-  | "mfa_login";
+  | "mfa_login"
+  | "magic_link";
 
 export interface IssueSecret {
   purpose: SecretPurpose;
@@ -22,6 +23,11 @@ export interface IssueSecret {
   payload?: Record<string, unknown> | null;
   ttlMs: number;
   now: number;
+  /**
+   * A lookup key for finding the secret without it (not a secret: e.g. a hash
+   * of an address). Issuing replaces every earlier secret of the subject and purpose.
+   */
+  subject?: string;
 }
 
 export class OneTimeSecrets {
@@ -41,8 +47,27 @@ export class OneTimeSecrets {
       payload: secret.payload ?? null,
       expiresAt: secret.now + secret.ttlMs,
       now: secret.now,
+      subject: secret.subject ?? null,
     });
     return token;
+  }
+
+  /**
+   * The live secret of `subject` for `purpose`, without spending it; null if
+   * there is none. Its `tokenHash` is what spendByHash and countFailureByHash take.
+   */
+  findBySubject(subject: string, purpose: SecretPurpose, now: number): Promise<SubjectSecret | null> {
+    return this.#store.findBySubject(subject, purpose, now);
+  }
+
+  /** Spends a secret found by its subject (its hash, not the secret); null when it is no longer live. */
+  spendByHash(tokenHash: string, purpose: SecretPurpose, now: number): Promise<SpentSecret | null> {
+    return this.#store.spend(tokenHash, purpose, now);
+  }
+
+  /** countFailure for a secret found by its subject. */
+  countFailureByHash(tokenHash: string, purpose: SecretPurpose, maxAttempts: number, now: number) {
+    return this.#store.countFailure(tokenHash, purpose, maxAttempts, now);
   }
 
   /** What a live `token` for `purpose` holds, without spending it; null when it could not be spent. */

@@ -23,6 +23,8 @@ button.secondary{background:#e7eaf0;color:#1d2330}
 ul.scopes{padding-left:1.2rem}ul.scopes li{margin:.35rem 0}
 .client{display:flex;align-items:center;gap:.75rem}.client img{width:40px;height:40px;border-radius:8px}
 a{color:#2f6fde}
+.code{font:600 1.6rem/1.2 ui-monospace,SFMono-Regular,Menlo,monospace;letter-spacing:.15em;text-align:center;padding:.6rem;border:1px dashed #b8bfcc;border-radius:8px}
+.warning{padding:.6rem .75rem;border-radius:8px;background:#fff4d6;color:#5c4300}
 `;
 
 export function layout(title: string, body: string): string {

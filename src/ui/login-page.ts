@@ -1,8 +1,9 @@
 /**
  * @module ui/login-page
- * The hosted login page of the authorization flow: email and password, with
- * links to the signup and password-reset pages. It posts to its own
- * interaction; nothing on it runs script.
+ * The hosted login page of the authorization flow: email and password, or
+ * "Email me a link" (the same form, posted to the interaction's magic-link
+ * route: only the email is read there), with links to the signup and
+ * password-reset pages. It posts to its own interaction; nothing on it runs script.
  */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -20,7 +21,9 @@ export interface LoginPageContent {
 
 export async function loginPage(c: Context, content: LoginPageContent, status: ContentfulStatusCode = 200) {
   await setPageHeaders(c, { style: PAGE_STYLE, formAction: ["'self'"] });
-  const action = `/oauth/interaction/${encodeURIComponent(content.interactionId)}/login`;
+  const interaction = `/oauth/interaction/${encodeURIComponent(content.interactionId)}`;
+  const action = `${interaction}/login`;
+  const linkAction = `${interaction}/magic-link`;
   const error = content.error ? `<p class="error" role="alert">${escapeHtml(content.error)}</p>` : "";
   const body = `<h1>Log in</h1>
 <p>to continue to <strong>${escapeHtml(content.clientName)}</strong></p>
@@ -31,6 +34,7 @@ ${error}
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="256">
 <button type="submit">Log in</button>
+<button type="submit" class="secondary" formaction="${linkAction}" formnovalidate>Email me a link instead</button>
 </form>
 <p class="muted"><a href="/auth/password-reset/request">Forgot your password?</a> · <a href="/auth/signup">Create an account</a></p>`;
   return c.html(layout("Log in", body), status);

@@ -25,9 +25,10 @@ describe("roles in access tokens", () => {
     const session = await newSession();
     await grantRole(session.user.id, "editor");
     const claims = decodeJwt((await login(session.email)).access_token);
-    expect(claims.roles).toEqual(["editor"]);
+    // "member": every new user's (DEFAULT_ROLES); it grants nothing unless a deployment adds permissions to it.
+    expect(claims.roles).toEqual(["editor", "member"]);
     expect(claims.permissions).toEqual(["posts:delete@owner", "posts:read", "posts:write@owner"]);
-    expect(decodeJwt(session.access_token).roles).toEqual([]);
+    expect(decodeJwt(session.access_token).roles).toEqual(["member"]);
   });
 
   it("a role change kills older access tokens at once; the session refreshes into the new roles", async () => {
@@ -39,7 +40,7 @@ describe("roles in access tokens", () => {
     const refreshed = (await (
       await postJson("/auth/refresh", { refresh_token: user.refresh_token })
     ).json()) as TokenResponse;
-    expect(decodeJwt(refreshed.access_token).roles).toEqual(["editor"]);
+    expect(decodeJwt(refreshed.access_token).roles).toEqual(["editor", "member"]);
     expect((await call("GET", "/auth/me", refreshed.access_token)).status).toBe(200);
   });
 });
@@ -64,7 +65,7 @@ describe("admin API permissions", () => {
     expect((await call("GET", "/admin/users", other.access_token)).status).toBe(200);
     // Straight in D1, with no marker raised: the old token still says "admin".
     await env.DB.prepare("DELETE FROM user_roles WHERE user_id = ?").bind(other.user.id).run();
-    expect(decodeJwt(other.access_token).roles).toEqual(["admin"]);
+    expect(decodeJwt(other.access_token).roles).toEqual(["admin", "member"]);
     await expectError(await call("GET", "/admin/users", other.access_token), 403, "insufficient_scope");
   });
 
@@ -115,10 +116,11 @@ describe("privilege escalation", () => {
       403,
       "insufficient_scope",
     );
-    const roles = await env.DB.prepare("SELECT COUNT(*) AS n FROM user_roles WHERE user_id = ?")
+    // Only the role signup gave (DEFAULT_ROLES).
+    const { results: roles } = await env.DB.prepare("SELECT role FROM user_roles WHERE user_id = ?")
       .bind(plain.user.id)
-      .first("n");
-    expect(roles).toBe(0);
+      .all();
+    expect(roles).toEqual([{ role: "member" }]);
   });
 
   it("an unknown role or user is 404, and nothing changes", async () => {
@@ -142,7 +144,7 @@ describe("admin actions", () => {
     const { user } = (await (await call("GET", `/admin/users/${admin.user.id}`, admin.access_token)).json()) as {
       user: { roles: string[]; disabled: boolean };
     };
-    expect(user).toMatchObject({ roles: ["admin"], disabled: false });
+    expect(user).toMatchObject({ roles: ["admin", "member"], disabled: false });
   });
 
   it("lists and searches users, paged", async () => {

@@ -1,7 +1,8 @@
 // Migrations 0008 and 0009 on a database that holds data: every row survives
 // (no cascade from rebuilding a referenced table), one-time tokens move into
 // one_time_secrets with their purpose and payload, the password column becomes
-// nullable, and sessions get amr and auth_time. Runs against a throwaway local D1.
+// nullable, and sessions get amr and auth_time; 0013 gives existing users the
+// member role. Runs against a throwaway local D1.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -60,7 +61,12 @@ test("0008 and 0009 keep every row and move one-time tokens into one_time_secret
   assert.deepEqual(query("SELECT id, email, password_hash FROM users"), [
     { id: "u1", email: "ada@example.com", password_hash: "pbkdf2-sha256$100000$p1$salt$hash" },
   ]);
-  assert.deepEqual(query("SELECT role FROM user_roles WHERE user_id = 'u1'"), [{ role: "admin" }]);
+  // 0013 backfills `member` (which grants nothing) for every existing user.
+  assert.deepEqual(query("SELECT role FROM user_roles WHERE user_id = 'u1' ORDER BY role"), [
+    { role: "admin" },
+    { role: "member" },
+  ]);
+  assert.deepEqual(query("SELECT permission FROM role_permissions WHERE role = 'member'"), []);
   assert.deepEqual(query("SELECT id, amr, auth_time FROM sessions"), [{ id: "s1", amr: '["pwd"]', auth_time: 7 }]);
   assert.deepEqual(
     query(

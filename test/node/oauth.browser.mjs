@@ -4,9 +4,14 @@
 // filled in, and the redirect to the client's loopback callback carries a code
 // that oauth4webapi exchanges and whose ID token it validates. Deny answers
 // access_denied with state and iss. A user with two-step login on gets the code
-// page between login and consent. Screenshots of the pages go to the temp dir.
+// page between login and consent. The CLI (examples/cli) logs in with the
+// device grant while chromium enters its code on /device and approves.
+// Screenshots of the pages go to the temp dir.
 import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
+import { once } from "node:events";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,19 +79,42 @@ async function authorizationUrl(as, client, redirectUri, extra = {}) {
   return { url, verifier, state, nonce };
 }
 
+/** A public client registered through RFC 7591, as oauth4webapi sees it. */
+async function registerPublicClient(as, name, redirectUri) {
+  const registered = await oauth.processDynamicClientRegistrationResponse(
+    await oauth.dynamicClientRegistrationRequest(
+      as,
+      { client_name: name, redirect_uris: [redirectUri], token_endpoint_auth_method: "none" },
+      insecure,
+    ),
+  );
+  return { client_id: registered.client_id };
+}
+
+/** The callback URL's code, checked and exchanged (PKCE, nonce, ID token required). */
+async function redeem(as, client, callbackUrl, redirectUri, flow) {
+  const params = oauth.validateAuthResponse(as, client, callbackUrl, flow.state);
+  const response = await oauth.authorizationCodeGrantRequest(
+    as,
+    client,
+    oauth.None(),
+    params,
+    redirectUri,
+    flow.verifier,
+    insecure,
+  );
+  return oauth.processAuthorizationCodeResponse(as, client, response, {
+    expectedNonce: flow.nonce,
+    requireIdToken: true,
+  });
+}
+
 test("a registered client gets a code through the hosted login and consent pages; Deny answers access_denied", {
   skip,
 }, async () => {
   const as = await discover();
   const redirectUri = `http://127.0.0.1:${callbackPort}/callback`;
-  const registered = await oauth.processDynamicClientRegistrationResponse(
-    await oauth.dynamicClientRegistrationRequest(
-      as,
-      { client_name: "Browser test app", redirect_uris: [redirectUri], token_endpoint_auth_method: "none" },
-      insecure,
-    ),
-  );
-  const client = { client_id: registered.client_id };
+  const client = await registerPublicClient(as, "Browser test app", redirectUri);
   const email = `oauth-browser-${Date.now()}@example.com`;
   await signUpAndVerify(server.api, email);
 
@@ -103,20 +131,7 @@ test("a registered client gets a code through the hosted login and consent pages
   await page.getByRole("button", { name: "Allow" }).click();
   await page.waitForURL((url) => url.origin === `http://127.0.0.1:${callbackPort}`);
 
-  const params = oauth.validateAuthResponse(as, client, new URL(page.url()), first.state);
-  const response = await oauth.authorizationCodeGrantRequest(
-    as,
-    client,
-    oauth.None(),
-    params,
-    redirectUri,
-    first.verifier,
-    insecure,
-  );
-  const tokens = await oauth.processAuthorizationCodeResponse(as, client, response, {
-    expectedNonce: first.nonce,
-    requireIdToken: true,
-  });
+  const tokens = await redeem(as, client, new URL(page.url()), redirectUri, first);
   const claims = oauth.getValidatedIdTokenClaims(tokens);
   assert.equal(claims.email, email);
   assert.equal(claims.aud, client.client_id);
@@ -170,14 +185,7 @@ function totp(secret, step) {
 test("a user with two-step login on is asked for the code between login and consent", { skip }, async () => {
   const as = await discover();
   const redirectUri = `http://127.0.0.1:${callbackPort}/callback`;
-  const registered = await oauth.processDynamicClientRegistrationResponse(
-    await oauth.dynamicClientRegistrationRequest(
-      as,
-      { client_name: "MFA test app", redirect_uris: [redirectUri], token_endpoint_auth_method: "none" },
-      insecure,
-    ),
-  );
-  const client = { client_id: registered.client_id };
+  const client = await registerPublicClient(as, "MFA test app", redirectUri);
   const email = `mfa-browser-${Date.now()}@example.com`;
   await signUpAndVerify(server.api, email);
   const post = (path, body, token) =>
@@ -213,22 +221,74 @@ test("a user with two-step login on is asked for the code between login and cons
   await page.getByRole("button", { name: "Allow" }).click();
   await page.waitForURL((url) => url.origin === `http://127.0.0.1:${callbackPort}`);
 
-  const params = oauth.validateAuthResponse(as, client, new URL(page.url()), flow.state);
-  const response = await oauth.authorizationCodeGrantRequest(
-    as,
-    client,
-    oauth.None(),
-    params,
-    redirectUri,
-    flow.verifier,
-    insecure,
-  );
-  const tokens = await oauth.processAuthorizationCodeResponse(as, client, response, {
-    expectedNonce: flow.nonce,
-    requireIdToken: true,
-  });
+  const tokens = await redeem(as, client, new URL(page.url()), redirectUri, flow);
   const claims = oauth.getValidatedIdTokenClaims(tokens);
   assert.deepEqual(claims.amr, ["pwd", "otp", "mfa"]);
   assert.equal(claims.acr, "urn:edgelock:acr:mfa");
   await context.close();
+});
+
+/** Waits until `pattern` matches what the child has written to `stream`; answers the match. */
+async function waitForOutput(child, stream, pattern, timeoutMs = 30_000) {
+  let seen = "";
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${pattern} in: ${seen}`)), timeoutMs);
+    child[stream].on("data", (chunk) => {
+      seen += chunk;
+      const match = pattern.exec(seen);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match);
+      }
+    });
+  });
+}
+
+test("the CLI logs in with the device grant: chromium enters the printed code and approves; whoami names the user", {
+  skip,
+}, async () => {
+  const email = `device-cli-${Date.now()}@example.com`;
+  await signUpAndVerify(server.api, email);
+  const configHome = mkdtempSync(join(tmpdir(), "edgelock-cli-e2e-"));
+  const env = { ...process.env, XDG_CONFIG_HOME: configHome };
+  const cliArgs = (...args) => ["examples/cli/edgelock.mjs", ...args, "--issuer", server.origin];
+  try {
+    const login = spawn(process.execPath, cliArgs("login", "--no-browser"), { env });
+    let stdout = "";
+    login.stdout.on("data", (chunk) => (stdout += chunk));
+    const exited = once(login, "exit");
+    const [, userCode, url] = await waitForOutput(login, "stderr", /one-time code: (\S+)\nOpen (\S+) in a browser/);
+    assert.equal(url, `${server.origin}/device`);
+
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.getByLabel("Code").fill(userCode.toLowerCase());
+    await page.screenshot({ path: join(tmpdir(), "edgelock-device-code.png") });
+    await page.getByRole("button", { name: "Continue" }).click();
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.waitForSelector("text=Connect edgelock CLI to your account?");
+    assert.equal(await page.locator("#user_code").textContent(), userCode);
+    await page.screenshot({ path: join(tmpdir(), "edgelock-device-confirm.png"), fullPage: true });
+    await page.getByRole("button", { name: "Approve" }).click();
+    await page.waitForSelector("text=Device connected");
+    await page.screenshot({ path: join(tmpdir(), "edgelock-device-done.png") });
+    await context.close();
+
+    const [code] = await exited;
+    assert.equal(code, 0);
+    assert.equal(stdout, `Logged in as ${email}\n`);
+    assert.equal(statSync(join(configHome, "edgelock", "hosts.json")).mode & 0o777, 0o600);
+    const whoami = spawnSync(process.execPath, cliArgs("whoami"), { env, encoding: "utf8" });
+    assert.equal(whoami.status, 0, whoami.stderr);
+    assert.equal(whoami.stdout, `${email}\n`);
+    // Logging out revokes the refresh token: the session is gone at the server too.
+    const logout = spawnSync(process.execPath, cliArgs("logout"), { env, encoding: "utf8" });
+    assert.equal(logout.status, 0, logout.stderr);
+    assert.equal(spawnSync(process.execPath, cliArgs("whoami"), { env, encoding: "utf8" }).status, 1);
+  } finally {
+    rmSync(configHome, { recursive: true, force: true });
+  }
 });

@@ -20,7 +20,7 @@ describe("the authorization code flow with PKCE", () => {
     const claims = oauth.getValidatedIdTokenClaims(tokens);
     expect(claims).toMatchObject({ iss: "https://auth.test", aud: created.client_id, nonce: flow.nonce, email });
     expect(claims?.amr).toEqual(["pwd"]);
-    expect(claims?.acr).toBe("urn:edgelock:acr:pwd");
+    expect(claims?.acr).toBe("urn:edgelock:acr:1fa");
     expect(typeof claims?.auth_time).toBe("number");
     const jwks = createLocalJWKSet(await (await send(`${BASE}/.well-known/jwks.json`)).json());
     const { protectedHeader } = await jwtVerify(tokens.id_token as string, jwks, { algorithms: ["RS256"] });

@@ -74,6 +74,10 @@ export const ERRORS = {
   unsupported_token_type: { status: 400 },
   /** RFC 8707 §2: a `resource` the client may not have tokens for. */
   invalid_target: { status: 400 },
+  // RFC 8628 §3.5, for the device code grant's polls.
+  authorization_pending: { status: 400 },
+  slow_down: { status: 400 },
+  expired_token: { status: 400 },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

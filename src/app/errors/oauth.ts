@@ -1,7 +1,7 @@
 /**
  * @module app/errors/oauth
  * The two OAuth surfaces' renderers.
- *  - Token endpoint (RFC 6749 §5.2): JSON with one of the RFC's codes,
+ *  - Token endpoint (RFC 6749 §5.2, RFC 8628 §3.5): JSON with one of the RFCs' codes,
  *    `Cache-Control: no-store`; `invalid_client` is 401 with a `Basic` challenge.
  *  - Authorization endpoint (RFC 6749 §4.1.2.1, RFC 9207): a redirect to the
  *    client with `error`, `state` and `iss`, but only once the client and its
@@ -23,6 +23,11 @@ const TOKEN_ENDPOINT_CODES = new Set<string>([
   "unsupported_grant_type",
   "invalid_scope",
   "invalid_target",
+  // RFC 8628 §3.5: a device code poll's answers.
+  "authorization_pending",
+  "slow_down",
+  "access_denied",
+  "expired_token",
 ]);
 
 /** The codes RFC 6749 §4.1.2.1 and OIDC Core §3.1.2.6 allow in an authorization error redirect. */

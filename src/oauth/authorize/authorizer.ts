@@ -17,6 +17,7 @@ import { randomId } from "../../lib/crypto/random";
 import type { ResolvedBrowserSession } from "../../sessions/browser-sessions";
 import { parseAmr } from "../../sessions/session-tokens";
 import type { AuthorizationCodes } from "../authorization-codes";
+import { DEVICE_CODE_GRANT } from "../clients/client-metadata";
 import type { ClientRecord } from "../clients/client-store";
 import type { OAuthClients } from "../clients/clients";
 import type { Consents } from "../consents";
@@ -25,7 +26,7 @@ import type { IdTokens } from "../id-tokens";
 import { matchesRegistered } from "../redirect-uris";
 import { isPermissionScope } from "../scopes";
 import { type AuthorizationRequest, AuthorizeFailure } from "./authorization-request";
-import type { Interaction, Interactions } from "./interactions";
+import type { AnyInteraction, Interaction, Interactions } from "./interactions";
 
 export type AuthorizeOutcome =
   | { kind: "redirect"; location: string }
@@ -50,6 +51,12 @@ export interface AuthorizerOptions {
   issuer: string;
 }
 
+/** An interaction still waiting, and its client. */
+export interface PendingInteraction {
+  interaction: AnyInteraction;
+  client: ClientRecord;
+}
+
 /** The browser's session, resolved by the caller from its cookie; null when there is none. */
 export type BrowserSession = ResolvedBrowserSession | null;
 
@@ -64,10 +71,19 @@ export class Authorizer {
     return this.#o.interactions;
   }
 
-  /** The client of an interaction that is still waiting; AuthorizeFailure (a local page) otherwise. */
-  async pending(id: string, now: number): Promise<{ interaction: Interaction; client: ClientRecord }> {
+  /**
+   * The client of an interaction that is still waiting (an authorization
+   * request, or a device confirmation); AuthorizeFailure (a local page) otherwise.
+   */
+  async pending(id: string, now: number): Promise<PendingInteraction> {
     const interaction = await this.#o.interactions.find(id, now);
     if (!interaction) throw expired();
+    if (interaction.kind === "device") {
+      const client = await this.#o.clients.find(interaction.clientId);
+      // A client deleted, or no longer registered for the grant, since the code was entered: it ends here.
+      if (!client?.grantTypes.includes(DEVICE_CODE_GRANT)) throw expired();
+      return { interaction, client };
+    }
     const client = await this.#o.clients.find(interaction.request.clientId);
     // A client deleted, or its redirect URI removed, since the request began: it ends here.
     if (!client || !matchesRegistered(interaction.request.redirectUri, client.redirectUris)) throw expired();

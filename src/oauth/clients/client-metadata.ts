@@ -6,8 +6,8 @@
  * redirect URIs that are not https (loopback excepted) or carry a fragment,
  * `none` with a grant that needs a confidential client, a code grant without
  * a redirect URI, unknown scopes. Registration may not pick audiences,
- * permission scopes, the client credentials grant, or the first-party flag:
- * those are the admin's. A client without audiences gets tokens for edgelock
+ * permission scopes, the client credentials or device grant, or the
+ * first-party flag: those are the admin's. A client without audiences gets tokens for edgelock
  * itself (the issuer: good for userinfo), which no API accepts.
  */
 import * as z from "zod";
@@ -15,7 +15,9 @@ import { AuthError } from "../../app/errors/codes";
 import { redirectUriProblem } from "../redirect-uris";
 import { isKnownScope, isPermissionScope, parseScope } from "../scopes";
 
-export const GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials"] as const;
+/** RFC 8628 §3.4: the device authorization grant's `grant_type`. */
+export const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+export const GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials", DEVICE_CODE_GRANT] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
 export const AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"] as const;
 export type ClientAuthMethod = (typeof AUTH_METHODS)[number];
@@ -75,6 +77,8 @@ export interface ClientSettings {
 export type RegistrationSource = "admin" | "registration";
 
 const DEFAULT_SCOPES = ["openid", "profile", "email", "offline_access"];
+/** The grants that act for a user, and so may come with refresh tokens. */
+const USER_GRANTS: readonly GrantType[] = ["authorization_code", DEVICE_CODE_GRANT];
 
 function metadataError(code: "invalid_redirect_uri" | "invalid_client_metadata", description: string): AuthError {
   return new AuthError(code, description);
@@ -97,8 +101,11 @@ export function clientSettings(
   if (grantTypes.includes("client_credentials") && authMethod === "none") {
     throw metadataError("invalid_client_metadata", "client_credentials needs a confidential client, not 'none'");
   }
-  if (grantTypes.includes("refresh_token") && !grantTypes.includes("authorization_code")) {
-    throw metadataError("invalid_client_metadata", "refresh_token is only issued with authorization_code");
+  if (grantTypes.includes("refresh_token") && !grantTypes.some((grant) => USER_GRANTS.includes(grant))) {
+    throw metadataError(
+      "invalid_client_metadata",
+      `refresh_token is only issued with authorization_code or ${DEVICE_CODE_GRANT}`,
+    );
   }
   const scopes = checkedScopes(input.scope);
   if (source === "registration" && scopes.some(isPermissionScope)) {
@@ -133,6 +140,11 @@ function refuseAdminOnly(input: ClientMetadataInput): void {
   if (input.grant_types?.includes("client_credentials")) {
     // A self-registered client acting for itself would mint tokens nobody vouched for.
     throw metadataError("invalid_client_metadata", "client_credentials clients are created by an administrator");
+  }
+  if (input.grant_types?.includes(DEVICE_CODE_GRANT)) {
+    // A device request has no redirect URI: the confirmation page could show nothing
+    // about the client but the name it gave itself, which anyone can pick (RFC 8628 §5.4).
+    throw metadataError("invalid_client_metadata", `${DEVICE_CODE_GRANT} clients are created by an administrator`);
   }
 }
 

@@ -39,6 +39,10 @@ const COLUMNS = `id, name, secret_hash, token_endpoint_auth_method, redirect_uri
   grant_types, scopes, audiences, served_audiences, id_token_signed_response_alg, logo_uri, client_uri, policy_uri, tos_uri,
   first_party, created_by, created_at, updated_at`;
 
+const INSERT = `INSERT INTO oauth_clients (${COLUMNS}) VALUES (${COLUMNS.split(",")
+  .map(() => "?")
+  .join(", ")})`;
+
 export class ClientStore {
   readonly #db: D1Database;
 
@@ -48,11 +52,15 @@ export class ClientStore {
 
   async insert(client: ClientRecord): Promise<void> {
     await this.#db
-      .prepare(
-        `INSERT INTO oauth_clients (${COLUMNS}) VALUES (${COLUMNS.split(",")
-          .map(() => "?")
-          .join(", ")})`,
-      )
+      .prepare(INSERT)
+      .bind(...rowValues(client))
+      .run();
+  }
+
+  /** Inserts the client unless one with its id exists (which is then left as it is). */
+  async insertIfAbsent(client: ClientRecord): Promise<void> {
+    await this.#db
+      .prepare(`${INSERT} ON CONFLICT (id) DO NOTHING`)
       .bind(...rowValues(client))
       .run();
   }
