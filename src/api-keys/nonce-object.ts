@@ -14,6 +14,11 @@ export class NonceStore extends DurableObject<Env> {
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)");
   }
 
+  /** Answers once the table exists, changing nothing: GET /ready's probe. */
+  ping(): true {
+    return true;
+  }
+
   /** True the first time a nonce is claimed (before `expiresAt`), false for a replay. */
   claim(nonce: string, expiresAt: number, now: number): boolean {
     // Forget only what has expired by both clocks: a caller whose clock runs

@@ -13,6 +13,7 @@ import { adminRoutes } from "../admin/routes";
 import { apiKeyRoutes } from "../api-keys/routes";
 import { magicLinkRoutes } from "../authn/magic-link-routes";
 import { mfaRoutes } from "../authn/mfa-routes";
+import { passkeyRoutes } from "../authn/passkey-routes";
 import { loginRoutes } from "../authn/routes";
 import { devRoutes } from "../dev/routes";
 import { passwordResetRoutes } from "../identity/password-reset-routes";
@@ -35,6 +36,7 @@ import { containerFor } from "./container";
 import { AuthError } from "./errors/codes";
 import { renderJsonError } from "./errors/render";
 import { methodsByPath } from "./method-not-allowed";
+import { readyRoute } from "./readiness";
 import { deferrer, type RequestMeta } from "./request-context";
 
 /** Every route's body cap; no endpoint needs more than a few hundred bytes. */
@@ -102,6 +104,8 @@ export function createApp() {
   });
   app.use(secureHeaders());
   app.get("/health", (c) => c.json({ status: "ok" }));
+  // Before requestContext: a bad configuration must be reported, not thrown.
+  app.get("/ready", readyRoute);
   app.use("*", requestContext);
   app.use("*", allowlistedCors);
   app.use(
@@ -121,6 +125,7 @@ export function createApp() {
   app.route("/auth/password-reset", passwordResetRoutes);
   app.route("/auth/api-keys", apiKeyRoutes);
   app.route("/auth/magic-link", magicLinkRoutes);
+  app.route("/auth/passkeys", passkeyRoutes);
   app.route("/auth", accountRoutes);
   app.route("/auth", loginRoutes);
   app.route("/auth", mfaRoutes);

@@ -61,6 +61,17 @@ const schema = z
     RATE_LIMIT_PASSWORD_RESET_PER_IP: count(10),
     RATE_LIMIT_MAGIC_LINK_PER_IP: count(10),
     MAGIC_LINK_SIGNUP: booleanString(false),
+    PASSKEY_EXTRA_ORIGINS: z
+      .string()
+      .default("")
+      .transform((text, ctx) => {
+        const origins = text.split(/[\s,]+/).filter(Boolean);
+        for (const origin of origins) {
+          if (!/^https?:\/\/[^/\s*]+$/.test(origin))
+            ctx.addIssue({ code: "custom", message: `${origin} is not an origin` });
+        }
+        return origins;
+      }),
     RATE_LIMIT_MAILS_PER_EMAIL: count(5),
     RATE_LIMIT_OAUTH_TOKEN_PER_IP: count(300),
     RATE_LIMIT_DEVICE_CODE_PER_IP: count(30),
@@ -171,6 +182,11 @@ export interface Config {
   };
   /** Magic-link login; `signup`: a link to an unknown address creates its (password-less) account. */
   magicLinks: { signup: boolean };
+  /**
+   * WebAuthn: the relying party id (PUBLIC_URL's host name), its display name,
+   * and the origins a ceremony may come from (PUBLIC_URL's, then PASSKEY_EXTRA_ORIGINS).
+   */
+  passkeys: { rpId: string; rpName: string; origins: string[] };
   lockout: { maxFailures: number; windowMs: number; baseLockMs: number; maxLockMs: number };
   /** Turnstile secret; null means no CAPTCHA. */
   captcha: { secret: string | null; afterFailures: number };
@@ -279,6 +295,11 @@ function toConfig(raw: RawConfig): Config {
       mailsPerEmail: raw.RATE_LIMIT_MAILS_PER_EMAIL,
     },
     magicLinks: { signup: raw.MAGIC_LINK_SIGNUP },
+    passkeys: {
+      rpId: new URL(raw.PUBLIC_URL).hostname,
+      rpName: new URL(raw.PUBLIC_URL).host,
+      origins: [...new Set([new URL(raw.PUBLIC_URL).origin, ...raw.PASSKEY_EXTRA_ORIGINS])],
+    },
     lockout: {
       maxFailures: raw.LOGIN_MAX_FAILURES,
       windowMs: raw.LOGIN_FAILURE_WINDOW_SECONDS * 1000,

@@ -17,8 +17,10 @@ import { type CaptchaVerifier, TurnstileVerifier } from "../authn/captcha";
 import { LoginFlow } from "../authn/login-flow";
 import { MagicLinks } from "../authn/magic-links";
 import { MagicLinkMethod } from "../authn/methods/magic-link";
+import { PasskeyMethod } from "../authn/methods/passkey";
 import { PasswordMethod } from "../authn/methods/password";
 import { MFA_METHODS } from "../authn/mfa/second-factors";
+import { Passkeys } from "../authn/passkeys/passkeys";
 import { StepUp } from "../authn/step-up";
 import { RoleService } from "../authz/roles";
 import { EmailVerification } from "../identity/email-verification";
@@ -173,8 +175,9 @@ export class Container {
         captcha: { verifier, afterFailures: captcha.afterFailures },
         onSuccess: (result, ctx) => recorder.recordSuccess(result.user, result.amr, ctx),
         // Read with the user row (users.mfa_enabled): no extra round trip on the login path.
+        // A first factor that is multi-factor already (a user-verified passkey) needs no second.
         secondFactor: async (result) =>
-          result.user.mfa_enabled === 1
+          result.user.mfa_enabled === 1 && !result.amr.includes("mfa")
             ? { kind: "second_factor_required", firstFactor: result, methods: MFA_METHODS }
             : null,
       });
@@ -196,6 +199,23 @@ export class Container {
       });
       const options = { users: this.users, secrets, method, login: this.login, mailer: this.#internals.mailer };
       return new MagicLinks({ ...options, publicUrl, peppers: passwords, signup: magicLinks.signup });
+    });
+  }
+
+  /** Passkeys (WebAuthn): registering, logging in (through `login`), managing. */
+  get passkeys() {
+    return this.#memo.get("passkeys", () => {
+      const store = this.#internals.passkeys;
+      const rp = this.config.passkeys;
+      const method = new PasskeyMethod({ store, rp });
+      return new Passkeys({
+        store,
+        users: this.users,
+        secrets: this.#internals.secrets,
+        login: this.login,
+        method,
+        rp,
+      });
     });
   }
 

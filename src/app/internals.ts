@@ -13,6 +13,7 @@ import { AuditStore } from "../audit/audit-store";
 import { AttemptBudget } from "../authn/attempt-budget";
 import { RecoveryCodeStore } from "../authn/mfa/recovery-code-store";
 import { TotpStore } from "../authn/mfa/totp-store";
+import { PasskeyStore } from "../authn/passkeys/passkey-store";
 import { PasswordProof } from "../authn/password-proof";
 import { RoleStore } from "../authz/role-store";
 import { reportUnknownDefaultRoles } from "../authz/roles";
@@ -77,6 +78,9 @@ export class Internals {
   }
   get totp() {
     return this.#memo.get("totp", () => new TotpStore(this.db));
+  }
+  get passkeys() {
+    return this.#memo.get("passkeys", () => new PasskeyStore(this.db));
   }
   get recoveryCodes() {
     return this.#memo.get("recoveryCodes", () => new RecoveryCodeStore(this.db));

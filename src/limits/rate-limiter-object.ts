@@ -65,6 +65,11 @@ export class RateLimiter extends DurableObject<Env> {
     });
   }
 
+  /** Answers once the state is loaded, changing nothing: GET /ready's probe. */
+  ping(): true {
+    return true;
+  }
+
   /** GCRA: allows `limit` requests per `windowMs`, refilling smoothly. */
   consume(policy: RatePolicy, now: number): RateDecision {
     const state = this.#load(now);

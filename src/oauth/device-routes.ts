@@ -41,7 +41,9 @@ export async function showDeviceInteraction(
   const browser = await browserSession(c);
   const confirmation = await services.oauth.deviceVerification.confirmation(interaction, client, browser, ctx.now);
   if (!confirmation) {
-    return loginPage(c, { interactionId: interaction.id, clientName: client.name, email: null, error: null });
+    // No passkey button (and so no script) on the device flow's login page yet.
+    const content = { interactionId: interaction.id, clientName: client.name, email: null, error: null };
+    return loginPage(c, { ...content, passkey: false });
   }
   return deviceConfirmPage(c, { interactionId: interaction.id, clientName: client.name, ...confirmation });
 }

@@ -15,7 +15,9 @@ export type SecretPurpose =
   | "oauth_interaction"
   | "oauth_registration"
   | "mfa_login"
-  | "magic_link";
+  | "magic_link"
+  | "passkey_registration"
+  | "passkey_login";
 
 export interface IssueSecret {
   purpose: SecretPurpose;

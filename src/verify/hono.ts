@@ -13,11 +13,11 @@
  * binding; their claims have the same shape (`principal: "api_key"`).
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { readBearer } from "./bearer";
-import { VerifyError, type VerifyErrorCode } from "./errors";
-import { can, type Subject } from "./policy";
-import type { EdgelockAuthService, RpcApiKeyResult } from "./rpc";
-import type { AccessTokenClaims, Verifier } from "./verifier";
+import { readBearer } from "./bearer.js";
+import { VerifyError, type VerifyErrorCode } from "./errors.js";
+import { can, type Subject } from "./policy.js";
+import type { EdgelockAuthService, RpcApiKeyResult } from "./rpc.js";
+import type { AccessTokenClaims, Verifier } from "./verifier.js";
 
 export interface AuthVariables {
   auth: AccessTokenClaims;
@@ -26,22 +26,22 @@ export interface AuthVariables {
 export interface RequireAuthOptions extends RequireAuthenticationOptions {
   verifier: Verifier;
   /** `realm` in the challenge; default "api". */
-  realm?: string;
+  realm?: string | undefined;
   /** Also accept API keys and signed requests, checked by edgelock over this service binding. */
-  apiKeys?: ApiKeyAcceptance;
+  apiKeys?: ApiKeyAcceptance | undefined;
 }
 
 export interface ApiKeyAcceptance {
   /** A service binding to edgelock's `AuthService` entrypoint. */
   service: EdgelockAuthService;
   /** This API's name in the key owner's list ("last used by"); 1–64 of A-Z a-z 0-9 . _ : / -. */
-  where?: string;
+  where?: string | undefined;
   /**
    * Seconds an accepted key's answer is reused in this isolate (0 – 60;
    * default 0: every request asks). A revoked key then keeps working here for
    * at most this long. Refusals are never cached.
    */
-  cacheSeconds?: number;
+  cacheSeconds?: number | undefined;
 }
 
 function deny(c: Context, status: 401 | 403, error: string, description: string, challenge: string): Response {
@@ -164,9 +164,9 @@ export function requirePermission<E extends WithAuth = WithAuth>(permission: str
 
 export interface RequireAuthenticationOptions {
   /** Methods (RFC 8176 `amr` values) the user must have proved, all of them; e.g. ["mfa"]. */
-  amr?: string[];
+  amr?: string[] | undefined;
   /** Seconds since the user last authenticated (`auth_time`) beyond which the token is not enough. */
-  maxAge?: number;
+  maxAge?: number | undefined;
 }
 
 /**

@@ -3,7 +3,7 @@
  * The public entry of `edgelock/verify`: what other Workers import to check
  * edgelock access tokens at the edge. No D1, no secrets.
  */
-export { VerifyError, type VerifyErrorCode } from "./errors";
+export { VerifyError, type VerifyErrorCode } from "./errors.js";
 export {
   type ApiKeyAcceptance,
   type AuthVariables,
@@ -15,9 +15,10 @@ export {
   requirePermission,
   requireScope,
   subjectOf,
-} from "./hono";
-export { UNKNOWN_KID_COOLDOWN_MS } from "./jwks-cache";
-export { type AclEntry, can, permissionCovers, type Resource, type Subject } from "./policy";
+} from "./hono.js";
+export { type JwksFetcher, UNKNOWN_KID_COOLDOWN_MS } from "./jwks-cache.js";
+export type { KvJsonReader } from "./kv-records.js";
+export { type AclEntry, can, permissionCovers, type Resource, type Subject } from "./policy.js";
 export type {
   ApiKeyCheckOptions,
   ApiKeyRefusalCode,
@@ -25,7 +26,7 @@ export type {
   RpcApiKeyResult,
   RpcVerifyResult,
   SignedRequestInput,
-} from "./rpc";
+} from "./rpc.js";
 export {
   ACCESS_TOKEN_TYP,
   type AccessTokenClaims,
@@ -34,4 +35,4 @@ export {
   MAX_CLOCK_TOLERANCE_SECONDS,
   type Verifier,
   type VerifierOptions,
-} from "./verifier";
+} from "./verifier.js";

@@ -14,8 +14,15 @@
  *   does not take every API down with it, nor get hammered by it.
  * Trusts the JWKS endpoint it is given (configure an https URL or a service binding).
  */
-import { createLocalJWKSet, errors, type FlattenedJWSInput, type JSONWebKeySet, type JWSHeaderParameters } from "jose";
-import { VerifyError } from "./errors";
+import {
+  type CryptoKey,
+  createLocalJWKSet,
+  errors,
+  type FlattenedJWSInput,
+  type JSONWebKeySet,
+  type JWSHeaderParameters,
+} from "jose";
+import { VerifyError } from "./errors.js";
 
 export const UNKNOWN_KID_COOLDOWN_MS = 30_000;
 export const JWKS_FETCH_TIMEOUT_MS = 5_000;
@@ -27,14 +34,14 @@ const RETRY_AFTER_FAILURE_MS = 10_000;
 const CACHE_NAME = "edgelock-jwks";
 const FETCHED_AT_HEADER = "X-Edgelock-Fetched-At";
 
-type KeyResolver = ReturnType<typeof createLocalJWKSet>;
+type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
 
 export interface JwksFetcher {
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
 }
 
 export interface JwksSource {
-  resolve(header: JWSHeaderParameters, token: FlattenedJWSInput): ReturnType<KeyResolver>;
+  resolve(header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey>;
 }
 
 export function staticJwks(jwks: JSONWebKeySet): JwksSource {
@@ -49,11 +56,11 @@ interface Snapshot {
 }
 
 export interface RemoteJwksOptions {
-  fetcher?: JwksFetcher;
+  fetcher?: JwksFetcher | undefined;
   /** How long one JWKS fetch may take (default 5 s). */
-  fetchTimeoutMs?: number;
+  fetchTimeoutMs?: number | undefined;
   /** Epoch ms; for tests. */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
 }
 
 export class RemoteJwks implements JwksSource {
@@ -73,7 +80,7 @@ export class RemoteJwks implements JwksSource {
     this.#fetchTimeoutMs = options.fetchTimeoutMs ?? JWKS_FETCH_TIMEOUT_MS;
   }
 
-  async resolve(header: JWSHeaderParameters, token: FlattenedJWSInput) {
+  async resolve(header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey> {
     const snapshot = await this.#current();
     try {
       return await snapshot.resolver(header, token);

@@ -14,17 +14,39 @@ export interface ExpiringRecord {
   expires_at: number; // epoch ms
 }
 
-export class KvRecords {
-  readonly #kv: KVNamespace;
+/**
+ * The read half of a KV namespace, all the verifier needs. Structural, so the
+ * published types need no Workers type package: a `KVNamespace` binding fits.
+ */
+export interface KvJsonReader {
+  get(key: string, type: "json"): Promise<unknown>;
+}
 
-  constructor(kv: KVNamespace) {
+/** What KvRecords writes with (the auth Worker's side); a `KVNamespace` binding fits. */
+export interface KvJsonStore extends KvJsonReader {
+  put(key: string, value: string, options: { expirationTtl: number }): Promise<unknown>;
+}
+
+/** A live record under `key`, or null when absent, malformed or past its `expires_at`. */
+export async function readRecord<T extends ExpiringRecord>(
+  kv: KvJsonReader,
+  key: string,
+  now: number,
+): Promise<T | null> {
+  const record = (await kv.get(key, "json")) as T | null;
+  if (!record || typeof record.expires_at !== "number" || record.expires_at <= now) return null;
+  return record;
+}
+
+export class KvRecords {
+  readonly #kv: KvJsonStore;
+
+  constructor(kv: KvJsonStore) {
     this.#kv = kv;
   }
 
-  async get<T extends ExpiringRecord>(key: string, now: number): Promise<T | null> {
-    const record = await this.#kv.get<T>(key, "json");
-    if (!record || typeof record.expires_at !== "number" || record.expires_at <= now) return null;
-    return record;
+  get<T extends ExpiringRecord>(key: string, now: number): Promise<T | null> {
+    return readRecord<T>(this.#kv, key, now);
   }
 
   async put(key: string, record: ExpiringRecord, now: number): Promise<void> {

@@ -20,11 +20,11 @@
 export interface Subject {
   /** The user id (`sub`). */
   sub: string;
-  roles?: readonly string[];
+  roles?: readonly string[] | undefined;
   /** Grants, possibly conditional: `posts:read`, `posts:*`, `posts:write@owner`. */
-  permissions?: readonly string[];
+  permissions?: readonly string[] | undefined;
   /** The actions a delegated credential is limited to (its scopes); absent: the user's own session. */
-  bound?: readonly string[];
+  bound?: readonly string[] | undefined;
 }
 
 export interface AclEntry {
@@ -36,8 +36,8 @@ export interface AclEntry {
 export interface Resource {
   /** The resource type; must match the action's prefix (`posts` for `posts:write`). */
   type: string;
-  owner_id?: string;
-  acl?: readonly AclEntry[];
+  owner_id?: string | undefined;
+  acl?: readonly AclEntry[] | undefined;
 }
 
 type Condition = (subject: Subject, resource: Resource | undefined) => boolean;

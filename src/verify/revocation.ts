@@ -7,7 +7,7 @@
  *   not-before:<user id>     -> { not_before, expires_at }    TTL: the longest access-token life
  * Every record carries its own `expires_at` (see kv-records.ts).
  */
-import { type ExpiringRecord, KvRecords } from "./kv-records";
+import { type ExpiringRecord, type KvJsonReader, readRecord } from "./kv-records.js";
 
 export const revocationKeys = {
   jti: (jti: string) => `revoked-jti:${jti}`,
@@ -22,23 +22,23 @@ export interface NotBeforeRecord extends ExpiringRecord {
 
 /** Reads the revocation list (a read-only KV binding is all it needs). */
 export class RevocationReader {
-  readonly #records: KvRecords;
+  readonly #kv: KvJsonReader;
 
-  constructor(kv: KVNamespace) {
-    this.#records = new KvRecords(kv);
+  constructor(kv: KvJsonReader) {
+    this.#kv = kv;
   }
 
   async isJtiRevoked(jti: string, now: number): Promise<boolean> {
-    return (await this.#records.get(revocationKeys.jti(jti), now)) !== null;
+    return (await readRecord(this.#kv, revocationKeys.jti(jti), now)) !== null;
   }
 
   async isSessionRevoked(sessionId: string, now: number): Promise<boolean> {
-    return (await this.#records.get(revocationKeys.session(sessionId), now)) !== null;
+    return (await readRecord(this.#kv, revocationKeys.session(sessionId), now)) !== null;
   }
 
   /** The user's not-before marker in seconds (0 when none). */
   async notBefore(userId: string, now: number): Promise<number> {
-    const record = await this.#records.get<NotBeforeRecord>(revocationKeys.notBefore(userId), now);
+    const record = await readRecord<NotBeforeRecord>(this.#kv, revocationKeys.notBefore(userId), now);
     return record?.not_before ?? 0;
   }
 }

@@ -4,8 +4,8 @@
  * it (`[[services]] entrypoint = "AuthService"`) sees it. Answers are result
  * objects, never thrown errors: error classes do not survive RPC.
  */
-import type { VerifyErrorCode } from "./errors";
-import type { AccessTokenClaims, ApiKeyClaims } from "./verifier";
+import type { VerifyErrorCode } from "./errors.js";
+import type { AccessTokenClaims, ApiKeyClaims } from "./verifier.js";
 
 export type RpcVerifyResult =
   | { ok: true; claims: AccessTokenClaims }
@@ -20,7 +20,7 @@ export type RpcApiKeyResult =
 
 export interface ApiKeyCheckOptions {
   /** A label for the accepting Worker or route (1–64 of A-Z a-z 0-9 . _ : / -), shown in the owner's key list. */
-  where?: string;
+  where?: string | undefined;
 }
 
 /** A signed request as the accepting Worker received it; the body travels as its hash only. */

@@ -9,9 +9,10 @@
  * issuer, audience, exp/nbf with at most 30 s of clock tolerance.
  */
 import { errors, type JSONWebKeySet, type JWTPayload, jwtVerify } from "jose";
-import { VerifyError } from "./errors";
-import { type JwksFetcher, type JwksSource, RemoteJwks, staticJwks } from "./jwks-cache";
-import { RevocationReader } from "./revocation";
+import { VerifyError } from "./errors.js";
+import { type JwksFetcher, type JwksSource, RemoteJwks, staticJwks } from "./jwks-cache.js";
+import type { KvJsonReader } from "./kv-records.js";
+import { RevocationReader } from "./revocation.js";
 
 export const ACCESS_TOKEN_TYP = "at+jwt";
 export const MAX_CLOCK_TOLERANCE_SECONDS = 30;
@@ -70,31 +71,31 @@ export interface VerifierOptions {
   /** The JWKS URL (fetched and cached) or the JWK set itself. */
   jwks: string | URL | JSONWebKeySet;
   /** Default ["ES256"]. Only asymmetric algorithms are accepted. */
-  algorithms?: string[];
+  algorithms?: string[] | undefined;
   /** Seconds, at most 30 (the default). */
-  clockTolerance?: number;
+  clockTolerance?: number | undefined;
   /**
    * Refuse tokens issued longer ago than this many seconds (`iat`), whatever
    * their `exp` says (as `token_expired`). Default: no limit beyond `exp`.
    */
-  maxTokenAgeSeconds?: number;
+  maxTokenAgeSeconds?: number | undefined;
   /**
    * The auth server's REVOCATIONS KV namespace: checks revoked jti/sid and the
    * user's not-before marker. KV bindings cannot be read-only, so bind it only
    * to Workers you trust not to delete revocations (or verify over RPC instead).
    */
-  revocation?: KVNamespace;
+  revocation?: KvJsonReader | undefined;
   /** How to fetch a JWKS URL; a service binding to the auth Worker works too. Default: global fetch. */
-  fetcher?: JwksFetcher;
+  fetcher?: JwksFetcher | undefined;
   /** How long one JWKS fetch may take before it counts as failed (default 5000 ms). */
-  jwksFetchTimeoutMs?: number;
+  jwksFetchTimeoutMs?: number | undefined;
   /** Epoch ms for the JWKS cache's expiry and cooldowns; for tests. */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
 }
 
 export interface VerifyOptions {
   /** Epoch ms; for tests. */
-  now?: number;
+  now?: number | undefined;
 }
 
 export interface Verifier {

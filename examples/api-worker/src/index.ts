@@ -12,7 +12,7 @@
  *                one; keys and signatures are checked by AuthService over RPC
  * and GET /public, which needs nothing.
  */
-import { Hono } from "hono";
+
 import {
   type AuthVariables,
   createVerifier,
@@ -21,7 +21,8 @@ import {
   requirePermission,
   requireScope,
   type Verifier,
-} from "../../../src/verify";
+} from "edgelock/verify";
+import { Hono } from "hono";
 
 interface ApiEnv {
   ISSUER: string;
