@@ -15,6 +15,7 @@ import { looksLikeEmail, normalizeEmail } from "../lib/email";
 import { rateLimit, startIpRateLimit } from "../limits/rate-limit-middleware";
 import { startSession } from "../sessions/session-response";
 import { magicLinkPage } from "../ui/magic-link-page";
+import { loginResponse } from "./login-response";
 import { normalizeCode } from "./magic-link-secret";
 import type { MagicLinkProofInput } from "./magic-links";
 
@@ -86,19 +87,5 @@ export const magicLinkRoutes = new Hono<AppEnv>()
         }
         throw error;
       });
-    if ("kind" in outcome && outcome.kind === "second_factor_required") {
-      // The link was right; nothing is issued until the second factor is too (as after a password).
-      const pending = { mode: binding.mode, rememberMe: binding.rememberMe, userAgent: ctx.meta.userAgent };
-      const mfaToken = await services.mfa.pendingLogins.begin(outcome.firstFactor, pending, ctx.now);
-      return c.json(
-        {
-          error: "mfa_required",
-          error_description: "send a code from the authenticator app (or a recovery code) to /auth/mfa/verify",
-          mfa_token: mfaToken,
-          methods: outcome.methods,
-        },
-        401,
-      );
-    }
-    return c.json(outcome);
+    return loginResponse(c, outcome, { mode: binding.mode, rememberMe: binding.rememberMe });
   });

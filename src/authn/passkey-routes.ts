@@ -21,6 +21,7 @@ import { accessNotBeforeSeconds } from "../identity/users";
 import { rateLimit, startIpRateLimit } from "../limits/rate-limit-middleware";
 import { startSession } from "../sessions/session-response";
 import { authenticate, authTimeOf } from "./authenticate-middleware";
+import { loginResponse } from "./login-response";
 import { secondFactorFields, secondFactorProof } from "./second-factor-body";
 
 const b64u = (max: number) =>
@@ -100,13 +101,8 @@ export const passkeyRoutes = new Hono<AppEnv>()
     const outcome = await services.passkeys.login(body.challenge_id, body.response, gate, ctx, (auth) =>
       startSession(c, auth, body.mode, { rememberMe: body.remember_me, now: ctx.now }),
     );
-    if ("kind" in outcome && outcome.kind === "second_factor_required") {
-      // Not reached with a user-verified passkey (it is multi-factor); kept for a policy that asks anyway.
-      const binding = { mode: body.mode, rememberMe: body.remember_me, userAgent: ctx.meta.userAgent };
-      const mfaToken = await services.mfa.pendingLogins.begin(outcome.firstFactor, binding, ctx.now);
-      return c.json({ error: "mfa_required", mfa_token: mfaToken, methods: outcome.methods }, 401);
-    }
-    return c.json(outcome);
+    // A user-verified passkey is multi-factor, so no second step is asked; a policy that asks gets the usual answer.
+    return loginResponse(c, outcome, { mode: body.mode, rememberMe: body.remember_me });
   })
   .use("*", authenticate())
   .post("/register/options", perIp, async (c) => {

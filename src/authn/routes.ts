@@ -13,6 +13,7 @@ import type { AppEnv } from "../app/app-env";
 import { readJson } from "../app/json-body";
 import { startIpRateLimit } from "../limits/rate-limit-middleware";
 import { startSession } from "../sessions/session-response";
+import { loginResponse } from "./login-response";
 
 const loginBody = z.object({
   email: z.string().max(1024),
@@ -35,19 +36,5 @@ export const loginRoutes = new Hono<AppEnv>().post("/login", async (c) => {
   const outcome = await services.login.login(services.passwordMethod, request, ctx, (auth) =>
     startSession(c, auth, body.mode, { rememberMe: body.remember_me, now: ctx.now }),
   );
-  if ("kind" in outcome && outcome.kind === "second_factor_required") {
-    // The password was right; nothing is issued until the second factor is too.
-    const binding = { mode: body.mode, rememberMe: body.remember_me, userAgent: ctx.meta.userAgent };
-    const mfaToken = await services.mfa.pendingLogins.begin(outcome.firstFactor, binding, ctx.now);
-    return c.json(
-      {
-        error: "mfa_required",
-        error_description: "send a code from the authenticator app (or a recovery code) to /auth/mfa/verify",
-        mfa_token: mfaToken,
-        methods: outcome.methods,
-      },
-      401,
-    );
-  }
-  return c.json(outcome);
+  return loginResponse(c, outcome, { mode: body.mode, rememberMe: body.remember_me });
 });
