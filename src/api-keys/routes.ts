@@ -10,14 +10,13 @@
  * the body) and, with two-step login on, a current code; defaults to
  * API_KEY_DEFAULT_TTL_DAYS and mails the owner.
  */
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../app/app-env";
-import { invalidToken } from "../app/errors/codes";
 import { readJson } from "../app/json-body";
-import { authenticate, authTimeOf } from "../authn/authenticate-middleware";
-import { secondFactorFields, secondFactorProof } from "../authn/second-factor-body";
-import { accessNotBeforeSeconds } from "../identity/users";
+import { authenticate } from "../authn/authenticate-middleware";
+import { secondFactorFields } from "../authn/second-factor-body";
+import { freshOwner } from "../authn/step-up-http";
 import { MAX_ROTATION_GRACE_SECONDS } from "./service";
 
 const createBody = z.object({
@@ -41,23 +40,6 @@ const rotateBody = z.object({
   password: z.string().max(4096).optional(),
   ...secondFactorFields,
 });
-
-/**
- * The caller, once they have proved a fresh authentication (and a second
- * factor when MFA is on): a stolen token alone mints no key and rotates none.
- */
-async function freshOwner(c: Context<AppEnv>, body: { password?: string; code?: string; recovery_code?: string }) {
-  const { identity, ctx, services } = c.var;
-  await services.stepUp.require(identity.userId, authTimeOf(identity), body.password, ctx);
-  const owner = await services.users.requireActive(identity.userId);
-  await services.mfa.factors.stepUp(owner, secondFactorProof(body), ctx);
-  // D1, not KV: a token older than a logout-all or reset mints nothing, even
-  // where the revocation list has not arrived yet (it can lag a minute).
-  if (identity.kind === "bearer" && identity.claims.iat < accessNotBeforeSeconds(owner)) {
-    throw invalidToken("the credential has been revoked");
-  }
-  return owner;
-}
 
 export const apiKeyRoutes = new Hono<AppEnv>()
   .use("*", authenticate())

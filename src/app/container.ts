@@ -15,12 +15,8 @@ import { AuditTrail } from "../audit/audit-trail";
 import { LoginRecorder } from "../audit/login-recorder";
 import { type CaptchaVerifier, TurnstileVerifier } from "../authn/captcha";
 import { LoginFlow } from "../authn/login-flow";
-import { MagicLinks } from "../authn/magic-links";
-import { MagicLinkMethod } from "../authn/methods/magic-link";
-import { PasskeyMethod } from "../authn/methods/passkey";
 import { PasswordMethod } from "../authn/methods/password";
 import { MFA_METHODS } from "../authn/mfa/second-factors";
-import { Passkeys } from "../authn/passkeys/passkeys";
 import { StepUp } from "../authn/step-up";
 import { RoleService } from "../authz/roles";
 import { EmailVerification } from "../identity/email-verification";
@@ -40,6 +36,7 @@ import { type Config, getConfig } from "./config";
 import { Internals } from "./internals";
 import { MfaServices } from "./mfa-services";
 import { OAuthServices } from "./oauth-services";
+import { PasswordlessServices } from "./passwordless-services";
 import type { Defer, RequestMeta } from "./request-context";
 
 const containers = new WeakMap<object, Container>();
@@ -184,39 +181,9 @@ export class Container {
     });
   }
 
-  /** Magic-link login: asking for a link, its page, and logging in with it (through `login`). */
-  get magicLinks() {
-    return this.#memo.get("magicLinks", () => {
-      const { passwords, publicUrl, magicLinks } = this.config;
-      const secrets = this.#internals.secrets;
-      const method = new MagicLinkMethod({
-        users: this.users,
-        store: this.#internals.users,
-        secrets,
-        peppers: passwords,
-        signup: () => magicLinks.signup,
-        spendCodeTry: (email, ctx) => this.rateLimits.spendMagicLinkCode(email, ctx),
-      });
-      const options = { users: this.users, secrets, method, login: this.login, mailer: this.#internals.mailer };
-      return new MagicLinks({ ...options, publicUrl, peppers: passwords, signup: magicLinks.signup });
-    });
-  }
-
-  /** Passkeys (WebAuthn): registering, logging in (through `login`), managing. */
-  get passkeys() {
-    return this.#memo.get("passkeys", () => {
-      const store = this.#internals.passkeys;
-      const rp = this.config.passkeys;
-      const method = new PasskeyMethod({ store, rp });
-      return new Passkeys({
-        store,
-        users: this.users,
-        secrets: this.#internals.secrets,
-        login: this.login,
-        method,
-        rp,
-      });
-    });
+  /** Passwordless login: magic links and passkeys. */
+  get passwordless(): PasswordlessServices {
+    return this.#memo.get("passwordless", () => new PasswordlessServices(this.#internals, this.config, this));
   }
 
   get emailVerification() {

@@ -60,7 +60,7 @@ export const magicLinkRoutes = new Hono<AppEnv>()
     // Per address too: each request may mail it. Counted for unknown addresses alike.
     await services.rateLimits.spendMailQuota("magic-link", body.email, ctx);
     const binding = { mode: body.mode, rememberMe: body.remember_me };
-    const requested = await services.magicLinks.request(body.email, binding, ctx);
+    const requested = await services.passwordless.magicLinks.request(body.email, binding, ctx);
     ctx.audit.record("magic_link_requested", requested.userId, { sent: requested.kind }, ctx.now);
     // The same answer whether or not the address has an account (or gets a mail).
     return c.json({ status: "link_requested" }, 202);
@@ -68,7 +68,7 @@ export const magicLinkRoutes = new Hono<AppEnv>()
   // The mailed link lands here: a page whose button POSTs the token. GET spends nothing.
   .get("/", async (c) => {
     const { services, ctx } = c.var;
-    const binding = await services.magicLinks.describe(c.req.query("token") ?? "", ctx.now);
+    const binding = await services.passwordless.magicLinks.describe(c.req.query("token") ?? "", ctx.now);
     return magicLinkPage(c, binding ? binding.mode : "dead", binding?.email ?? "");
   })
   .post("/verify", async (c) => {
@@ -77,7 +77,7 @@ export const magicLinkRoutes = new Hono<AppEnv>()
     const proof = proofOf(body);
     const { services, ctx } = c.var;
     const options = { captchaToken: body.captcha_token, gate };
-    const { binding, outcome } = await services.magicLinks
+    const { binding, outcome } = await services.passwordless.magicLinks
       .verify(proof, options, ctx, (auth, bound) =>
         startSession(c, auth, bound.mode, { rememberMe: bound.rememberMe, now: ctx.now }),
       )

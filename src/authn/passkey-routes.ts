@@ -12,17 +12,16 @@
  * login on), so a stolen session cannot plant a passkey. The options and
  * verify endpoints are limited per IP; logging in shares the login's limit.
  */
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../app/app-env";
-import { invalidToken } from "../app/errors/codes";
 import { readJson } from "../app/json-body";
-import { accessNotBeforeSeconds } from "../identity/users";
 import { rateLimit, startIpRateLimit } from "../limits/rate-limit-middleware";
 import { startSession } from "../sessions/session-response";
-import { authenticate, authTimeOf } from "./authenticate-middleware";
+import { authenticate } from "./authenticate-middleware";
 import { loginResponse } from "./login-response";
-import { secondFactorFields, secondFactorProof } from "./second-factor-body";
+import { secondFactorFields } from "./second-factor-body";
+import { freshOwner } from "./step-up-http";
 
 const b64u = (max: number) =>
   z
@@ -75,30 +74,18 @@ const loginBody = z.object({
 });
 const renameBody = z.object({ name: z.string().trim().min(1).max(100) });
 
-/** The caller, after a fresh authentication (and a code with two-step login on); as for API keys. */
-async function freshOwner(c: Context<AppEnv>, body: { password?: string; code?: string; recovery_code?: string }) {
-  const { identity, ctx, services } = c.var;
-  await services.stepUp.require(identity.userId, authTimeOf(identity), body.password, ctx);
-  const owner = await services.users.requireActive(identity.userId);
-  await services.mfa.factors.stepUp(owner, secondFactorProof(body), ctx);
-  if (identity.kind === "bearer" && identity.claims.iat < accessNotBeforeSeconds(owner)) {
-    throw invalidToken("the credential has been revoked");
-  }
-  return owner;
-}
-
 const perIp = rateLimit({ name: "passkey", limit: (config) => config.rateLimits.perIp.login });
 
 export const passkeyRoutes = new Hono<AppEnv>()
   .post("/login/options", perIp, async (c) => {
     const { services, ctx } = c.var;
-    return c.json(await services.passkeys.loginOptions(ctx));
+    return c.json(await services.passwordless.passkeys.loginOptions(ctx));
   })
   .post("/login/verify", async (c) => {
     const gate = startIpRateLimit(c, { name: "login", limit: (config) => config.rateLimits.perIp.login });
     const body = await readJson(c, loginBody);
     const { services, ctx } = c.var;
-    const outcome = await services.passkeys.login(body.challenge_id, body.response, gate, ctx, (auth) =>
+    const outcome = await services.passwordless.passkeys.login(body.challenge_id, body.response, gate, ctx, (auth) =>
       startSession(c, auth, body.mode, { rememberMe: body.remember_me, now: ctx.now }),
     );
     // A user-verified passkey is multi-factor, so no second step is asked; a policy that asks gets the usual answer.
@@ -108,22 +95,22 @@ export const passkeyRoutes = new Hono<AppEnv>()
   .post("/register/options", perIp, async (c) => {
     const body = await readJson(c, optionsBody, { allowEmpty: true });
     const owner = await freshOwner(c, body);
-    return c.json(await c.var.services.passkeys.registrationOptions(owner, c.var.ctx));
+    return c.json(await c.var.services.passwordless.passkeys.registrationOptions(owner, c.var.ctx));
   })
   .post("/register/verify", perIp, async (c) => {
     const body = await readJson(c, registerBody);
     const owner = await freshOwner(c, body);
-    const passkey = await c.var.services.passkeys.register(owner, body.response, body.name, c.var.ctx);
+    const passkey = await c.var.services.passwordless.passkeys.register(owner, body.response, body.name, c.var.ctx);
     return c.json(passkey, 201);
   })
-  .get("/", async (c) => c.json({ passkeys: await c.var.services.passkeys.list(c.var.identity.userId) }))
+  .get("/", async (c) => c.json({ passkeys: await c.var.services.passwordless.passkeys.list(c.var.identity.userId) }))
   .patch("/:id", async (c) => {
     const body = await readJson(c, renameBody);
     const { services, identity, ctx } = c.var;
-    return c.json(await services.passkeys.rename(c.req.param("id"), identity.userId, body.name, ctx));
+    return c.json(await services.passwordless.passkeys.rename(c.req.param("id"), identity.userId, body.name, ctx));
   })
   .delete("/:id", async (c) => {
     const { services, identity, ctx } = c.var;
-    await services.passkeys.delete(c.req.param("id"), identity.userId, ctx);
+    await services.passwordless.passkeys.delete(c.req.param("id"), identity.userId, ctx);
     return c.body(null, 204);
   });

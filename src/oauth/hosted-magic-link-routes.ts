@@ -73,7 +73,11 @@ export const hostedMagicLinkRoutes = new Hono<AppEnv>()
           throw new AuthError("invalid_request", "email: is not an email address");
         }
         await services.rateLimits.spendMailQuota("magic-link", email, ctx);
-        const requested = await services.magicLinks.request(email, { mode: "cookie", rememberMe: false }, ctx);
+        const requested = await services.passwordless.magicLinks.request(
+          email,
+          { mode: "cookie", rememberMe: false },
+          ctx,
+        );
         ctx.audit.record("magic_link_requested", requested.userId, { sent: requested.kind, hosted: true }, ctx.now);
       } catch (error) {
         const failure = explained(error, REQUEST_FAILURE_TEXT, c);
@@ -103,7 +107,7 @@ export const hostedMagicLinkRoutes = new Hono<AppEnv>()
           throw new AuthError("invalid_request", "send the email and the 6-digit code");
         }
         // A browser page: a browser session, whatever the link was asked for with.
-        const verified = await services.magicLinks.verify({ email, code }, { gate }, ctx, (auth) =>
+        const verified = await services.passwordless.magicLinks.verify({ email, code }, { gate }, ctx, (auth) =>
           startSession(c, auth, "cookie", { now: ctx.now }),
         );
         outcome = verified.outcome;
